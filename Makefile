@@ -1,0 +1,93 @@
+# sovereign.stack: the two commands of the README quick start, and the stages behind them.
+#   make demo   plan the example fleet and converge site.yml onto one local Debian container
+#   make test   every gate: lint, sanity, unit, integration and molecule
+# Smaller targets for daily work: make fast (lint + unit), make lint, make unit, make molecule.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/test.txt | sha256sum | cut -c1-12)
+STAGE := tests/harness/stage.sh
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Scenarios run in this order; each is a folder under molecule/ (molecule/_shared is not one).
+SCENARIOS ?= $(sort $(filter-out _shared,$(notdir $(wildcard molecule/*))))
+
+.PHONY: help venv lint sanity unit integration molecule images docker test fast demo plan bench clean
+
+help:
+	@sed -n '2,5p' Makefile
+
+venv: $(STAMP) .build/collections/ansible_collections/sovereign/stack
+
+$(STAMP): requirements/test.txt
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; \
+	  else echo "Python's venv module is missing: install python3-venv and rerun." >&2; exit 1; fi; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/test.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+.build/collections/ansible_collections/sovereign/stack:
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+docker:
+	@tests/harness/ensure-docker.sh
+
+images: docker
+	@tests/harness/base-image.sh bookworm
+	@tests/harness/base-image.sh trixie
+
+lint: venv
+	$(BIN)/yamllint -s .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy plugins/plugin_utils plugins/action plugins/filter
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+
+sanity: venv
+	tests/harness/sanity.sh
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv docker
+	$(BIN)/pytest -q -m integration tests/integration
+
+molecule: venv images
+	@for s in $(SCENARIOS); do \
+	  $(STAGE) "molecule:$$s" $(BIN)/molecule test -s $$s || exit 1; done
+
+bench: venv
+	$(BIN)/python tests/benchmarks/bench_plan.py
+
+test:
+	@rm -f .build/stage-times.txt
+	@$(STAGE) venv $(MAKE) --no-print-directory venv
+	@$(STAGE) lint $(MAKE) --no-print-directory lint
+	@$(STAGE) sanity $(MAKE) --no-print-directory sanity
+	@$(STAGE) unit $(MAKE) --no-print-directory unit
+	@$(STAGE) images $(MAKE) --no-print-directory images
+	@$(STAGE) integration $(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory molecule
+	@$(STAGE) bench-smoke $(BIN)/python tests/benchmarks/bench_plan.py --smoke
+	@echo "==> stage times"; cat .build/stage-times.txt
+
+fast: lint unit
+
+plan: venv
+	$(BIN)/ansible-playbook -i inventories/example playbooks/plan.yml
+
+demo: venv docker
+	$(BIN)/python tests/harness/demo.py
+
+clean:
+	rm -rf .build tests/output .pytest_cache .mypy_cache .ruff_cache plan-output
