@@ -1,0 +1,329 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""The catalog's entry types and the one place where catalog units become SI units.
+
+GiB become bytes, GB/s become bytes/s and billions of parameters become integers here and nowhere
+else; every other module reads the dataclasses below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog_schema import (
+    ATTENTION_KINDS,
+    FORMATS,
+    VENDORS,
+    CatalogError,
+    EntryReader,
+)
+
+GIB = 2**30
+GB = 10**9
+BILLION = 10**9
+
+DEVICE_REQUIRED = ("name", "vendor", "memory_gib", "bandwidth_gbs", "source")
+DEVICE_OPTIONAL = ("unified_memory", "compute_capability", "arch", "fp16_tflops", "pci_device_ids", "match")
+MODEL_REQUIRED = (
+    "params_total_b",
+    "layers",
+    "hidden_size",
+    "attention_heads",
+    "kv_heads",
+    "head_dim",
+    "vocab_size",
+    "max_context",
+    "source",
+)
+MODEL_OPTIONAL = ("params_active_b", "tie_embeddings", "attention", "moe")
+ATTENTION_REQUIRED = ("kind",)
+ATTENTION_OPTIONAL = ("sliding_window", "sliding_layers", "linear_layers", "kv_lora_rank", "qk_rope_head_dim")
+MOE_REQUIRED = ("experts", "experts_active")
+MOE_OPTIONAL = ("shared_experts",)
+QUANT_REQUIRED = ("format", "engines", "bits_per_weight", "quality", "vendors", "source")
+QUANT_OPTIONAL = ("min_compute_capability",)
+ENGINE_REQUIRED = ("version", "formats", "vendors", "default_port", "source")
+ENGINE_OPTIONAL = ("tuning",)
+
+# Inline specs in an inventory may carry their own id; catalog entries take it from their key.
+INLINE_ONLY = ("id",)
+MAX_BITS_PER_WEIGHT = 32.0
+MAX_PORT = 65535
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One accelerator (or a CPU host's memory system), in bytes and bytes/s."""
+
+    id: str
+    name: str
+    vendor: str
+    memory_bytes: int
+    bandwidth_bytes_s: float
+    unified_memory: bool
+    compute_capability: str | None
+    arch: str | None
+    fp16_tflops: float | None
+    pci_device_ids: tuple[str, ...]
+    match: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class AttentionSpec:
+    """How a model's layers attend; decides the size of its KV cache."""
+
+    kind: str
+    sliding_window: int | None
+    sliding_layers: int
+    linear_layers: int
+    kv_lora_rank: int | None
+    qk_rope_head_dim: int | None
+
+
+@dataclass(frozen=True)
+class MoeSpec:
+    """Mixture-of-experts routing: experts per MoE layer, routed experts per token, shared experts."""
+
+    experts: int
+    experts_active: int
+    shared_experts: int
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model's architecture numbers, parameters as integer counts."""
+
+    id: str
+    params_total: int
+    params_active: int
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    vocab_size: int
+    max_context: int
+    tie_embeddings: bool
+    attention: AttentionSpec
+    moe: MoeSpec | None
+    source: str
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """A weight format: how many bits a weight takes as stored, where it runs, how good it is."""
+
+    id: str
+    format: str
+    engines: tuple[str, ...]
+    bits_per_weight: float
+    quality: float
+    min_compute_capability: str | None
+    vendors: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """An inference engine at its pinned version."""
+
+    id: str
+    version: str
+    formats: tuple[str, ...]
+    vendors: tuple[str, ...]
+    default_port: int
+    source: str
+    tuning: Mapping[str, Any]
+
+
+def _required(fields: tuple[str, ...], source_default: str | None) -> tuple[str, ...]:
+    """Entries from inventories may omit ``source``; shipped entries may not."""
+    return fields if source_default is None else tuple(f for f in fields if f != "source")
+
+
+def _optional(fields: tuple[str, ...], source_default: str | None, inline: bool) -> tuple[str, ...]:
+    extra = ("source",) if source_default is not None else ()
+    return fields + extra + (INLINE_ONLY if inline else ())
+
+
+def parse_device(
+    entry_id: str, entry: object, where: str, source_default: str | None = None, inline: bool = False
+) -> DeviceSpec:
+    """Validate one device entry and convert it to bytes and bytes/s."""
+    reader = EntryReader(
+        entry,
+        where,
+        _required(DEVICE_REQUIRED, source_default),
+        _optional(DEVICE_OPTIONAL, source_default, inline),
+    )
+    vendor = reader.choice("vendor", VENDORS)
+    compute_capability = reader.compute_capability("compute_capability")
+    if compute_capability is not None and vendor != "nvidia":
+        raise CatalogError(
+            f"{reader.path('compute_capability')}: only NVIDIA devices have a CUDA compute capability, "
+            f"this device's vendor is {vendor!r}; remove the field or set vendor: nvidia"
+        )
+    return DeviceSpec(
+        id=reader.text("id", entry_id) if inline else entry_id,
+        name=reader.text("name"),
+        vendor=vendor,
+        memory_bytes=round(reader.number("memory_gib") * GIB),
+        bandwidth_bytes_s=reader.number("bandwidth_gbs") * GB,
+        unified_memory=reader.boolean("unified_memory", False),
+        compute_capability=compute_capability,
+        arch=reader.optional_text("arch"),
+        fp16_tflops=reader.optional_number("fp16_tflops"),
+        pci_device_ids=reader.pci_device_ids("pci_device_ids"),
+        match=reader.text_list("match"),
+        source=reader.text("source", source_default),
+    )
+
+
+def _parse_attention(raw: Mapping[str, Any] | None, where: str, layers: int) -> AttentionSpec:
+    """Check that the attention fields fit the kind and the layer count."""
+    if raw is None:
+        return AttentionSpec("full", None, 0, 0, None, None)
+    reader = EntryReader(raw, where, ATTENTION_REQUIRED, ATTENTION_OPTIONAL)
+    kind = reader.choice("kind", ATTENTION_KINDS)
+    window = reader.optional_integer("sliding_window")
+    sliding_layers = reader.integer("sliding_layers", minimum=0, default=0)
+    linear_layers = reader.integer("linear_layers", minimum=0, default=0)
+    kv_lora_rank = reader.optional_integer("kv_lora_rank")
+    qk_rope_head_dim = reader.optional_integer("qk_rope_head_dim")
+
+    if sliding_layers + linear_layers > layers:
+        raise CatalogError(
+            f"{where}: sliding_layers ({sliding_layers}) + linear_layers ({linear_layers}) "
+            f"exceed the model's layers ({layers})"
+        )
+    if (sliding_layers > 0) != (window is not None):
+        raise CatalogError(
+            f"{where}: sliding_window and sliding_layers go together "
+            f"(got sliding_window={window}, sliding_layers={sliding_layers})"
+        )
+    if kind == "mla":
+        if kv_lora_rank is None or qk_rope_head_dim is None:
+            raise CatalogError(f"{where}: kind 'mla' needs kv_lora_rank and qk_rope_head_dim")
+    elif kv_lora_rank is not None or qk_rope_head_dim is not None:
+        raise CatalogError(
+            f"{where}: kv_lora_rank and qk_rope_head_dim apply to kind 'mla' only, this kind is {kind!r}"
+        )
+    if kind == "full" and (sliding_layers or linear_layers):
+        raise CatalogError(
+            f"{where}: kind 'full' has no sliding or linear layers; use kind 'sliding' or 'hybrid'"
+        )
+    if kind == "sliding" and (sliding_layers == 0 or linear_layers):
+        raise CatalogError(
+            f"{where}: kind 'sliding' needs sliding_window and sliding_layers >= 1 and no linear_layers"
+        )
+    if kind == "hybrid" and linear_layers == 0:
+        raise CatalogError(f"{where}: kind 'hybrid' needs linear_layers >= 1 (layers with constant state)")
+    return AttentionSpec(kind, window, sliding_layers, linear_layers, kv_lora_rank, qk_rope_head_dim)
+
+
+def _parse_moe(raw: Mapping[str, Any] | None, where: str) -> MoeSpec | None:
+    if raw is None:
+        return None
+    reader = EntryReader(raw, where, MOE_REQUIRED, MOE_OPTIONAL)
+    experts = reader.integer("experts")
+    experts_active = reader.integer("experts_active")
+    if experts_active > experts:
+        raise CatalogError(
+            f"{reader.path('experts_active')}: {experts_active} routed experts per token "
+            f"exceed the {experts} experts of the layer"
+        )
+    return MoeSpec(experts, experts_active, reader.integer("shared_experts", minimum=0, default=0))
+
+
+def parse_model(
+    entry_id: str, entry: object, where: str, source_default: str | None = None, inline: bool = False
+) -> ModelSpec:
+    """Validate one model entry and convert billions of parameters to counts."""
+    reader = EntryReader(
+        entry,
+        where,
+        _required(MODEL_REQUIRED, source_default),
+        _optional(MODEL_OPTIONAL, source_default, inline),
+    )
+    total_b = reader.number("params_total_b")
+    active_b = reader.number("params_active_b") if reader.has("params_active_b") else total_b
+    if active_b > total_b:
+        raise CatalogError(
+            f"{reader.path('params_active_b')}: {active_b:g} billion active parameters exceed "
+            f"params_total_b ({total_b:g})"
+        )
+    layers = reader.integer("layers")
+    attention_heads = reader.integer("attention_heads")
+    kv_heads = reader.integer("kv_heads")
+    if attention_heads % kv_heads:
+        raise CatalogError(
+            f"{reader.path('kv_heads')}: {kv_heads} KV heads do not divide the {attention_heads} "
+            f"attention heads; valid: a divisor of {attention_heads}"
+        )
+    return ModelSpec(
+        id=reader.text("id", entry_id) if inline else entry_id,
+        params_total=round(total_b * BILLION),
+        params_active=round(active_b * BILLION),
+        layers=layers,
+        hidden_size=reader.integer("hidden_size"),
+        attention_heads=attention_heads,
+        kv_heads=kv_heads,
+        head_dim=reader.integer("head_dim"),
+        vocab_size=reader.integer("vocab_size"),
+        max_context=reader.integer("max_context"),
+        tie_embeddings=reader.boolean("tie_embeddings", False),
+        attention=_parse_attention(reader.mapping("attention"), reader.path("attention"), layers),
+        moe=_parse_moe(reader.mapping("moe"), reader.path("moe")),
+        source=reader.text("source", source_default),
+    )
+
+
+def parse_quantization(
+    entry_id: str, entry: object, where: str, source_default: str | None = None
+) -> QuantSpec:
+    """Validate one quantization entry (engine names are checked against the engines later)."""
+    reader = EntryReader(
+        entry,
+        where,
+        _required(QUANT_REQUIRED, source_default),
+        _optional(QUANT_OPTIONAL, source_default, False),
+    )
+    return QuantSpec(
+        id=entry_id,
+        format=reader.choice("format", FORMATS),
+        engines=reader.text_list("engines"),
+        bits_per_weight=reader.number("bits_per_weight", maximum=MAX_BITS_PER_WEIGHT),
+        quality=reader.fraction("quality"),
+        min_compute_capability=reader.compute_capability("min_compute_capability"),
+        vendors=reader.text_list("vendors", VENDORS),
+        source=reader.text("source", source_default),
+    )
+
+
+def parse_engine(entry_id: str, entry: object, where: str, source_default: str | None = None) -> EngineSpec:
+    """Validate one engine entry; ``tuning`` is engine-specific and kept as given (read-only)."""
+    reader = EntryReader(
+        entry,
+        where,
+        _required(ENGINE_REQUIRED, source_default),
+        _optional(ENGINE_OPTIONAL, source_default, False),
+    )
+    tuning = reader.mapping("tuning") or {}
+    port = reader.integer("default_port")
+    if port > MAX_PORT:
+        raise CatalogError(
+            f"{reader.path('default_port')}: expected a TCP port from 1 to {MAX_PORT}, got {port}"
+        )
+    return EngineSpec(
+        id=entry_id,
+        version=reader.text("version"),
+        formats=reader.text_list("formats", FORMATS),
+        vendors=reader.text_list("vendors", VENDORS),
+        default_port=port,
+        source=reader.text("source", source_default),
+        tuning=MappingProxyType(dict(tuning)),
+    )
