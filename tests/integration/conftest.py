@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -164,15 +166,19 @@ def run_playbook(
         inventory_path.write_text(yaml.safe_dump(inventory))
         inventory = inventory_path
     cmdline = ["--check"] if check else []
+    # A fresh private data dir per run: ansible-runner keeps the command line (e.g. --check) in it
+    # and would silently reuse it for the next run.
+    private_data_dir = Path(tempfile.mkdtemp(prefix="runner-", dir=tmp_path))
     env = {
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
         "ANSIBLE_ROLES_PATH": str(REPO_ROOT / "roles"),
         "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
         "ANSIBLE_FORCE_COLOR": "0",
-        "PATH": os.environ.get("PATH", ""),
+        # ansible-playbook lives beside this interpreter (the venv), which may not be on PATH.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     runner = ansible_runner.run(
-        private_data_dir=str(tmp_path / "runner"),
+        private_data_dir=str(private_data_dir),
         playbook=str(Path(playbook).resolve()),
         inventory=str(Path(inventory).resolve()),
         extravars=extravars or {},
