@@ -102,7 +102,7 @@ notes:
 seealso:
   - module: ansible.builtin.get_url
 author:
-  - sovereign.stack contributors
+  - sovereign.stack contributors (@sovereign-stack)
 """
 
 EXAMPLES = r"""

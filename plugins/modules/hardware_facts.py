@@ -26,7 +26,7 @@ description:
     A host without GPUs is reported with C(gpus=[]).
   - The module only reads; it never changes the host.
 author:
-  - sovereign.stack contributors
+  - sovereign.stack contributors (@sovereign-stack)
 options:
   model_dir:
     description:
