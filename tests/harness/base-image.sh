@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the name of a Debian systemd test image for SUITE (bookworm = Debian 12, trixie =
-# Debian 13), building it once if needed. No registry is reachable here, so the image is made with
-# debootstrap and `docker import`.
+# Debian 13, sid for packages only sid has, such as llama.cpp), building it once if needed.
+# No registry is reachable here, so the image is made with debootstrap and `docker import`.
 #
 # The image tag carries a content key (this script + the package list), so a change to either
 # builds a new image and an unchanged tree reuses the old one. The root filesystem tarball is kept
@@ -59,6 +59,10 @@ if [ ! -s "$tarball" ]; then
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
   done
   echo "$suite" > "$rootfs/etc/sovereign-test-image"
+  if [ "$suite" = sid ]; then
+    # The reachable archive snapshot of sid is older than the clock (its Release is "expired").
+    echo 'Acquire::Check-Valid-Until "false";' > "$rootfs/etc/apt/apt.conf.d/99sovereign-snapshot"
+  fi
   tar -C "$rootfs" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
 fi
