@@ -24,12 +24,20 @@ def _plugin_names(kind: str) -> set[str]:
 
 
 def test_build_install_and_document(tmp_path: Path) -> None:
+    # Away from the checkout's ansible.cfg, which points collections_path at the working tree:
+    # galaxy would then call the collection installed already and ansible-doc would read the tree.
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    install_root = tmp_path / "collections"
+    env = {**os.environ, "ANSIBLE_CONFIG": str(config), "ANSIBLE_COLLECTIONS_PATH": str(install_root)}
     galaxy = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())
     build = subprocess.run(
         [str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,
+        cwd=tmp_path,
+        env=env,
     )
     tarball = tmp_path / f"sovereign-stack-{galaxy['version']}.tar.gz"
     assert tarball.is_file(), build.stdout
@@ -39,7 +47,6 @@ def test_build_install_and_document(tmp_path: Path) -> None:
     assert "catalogs/devices.yml" in members or not (REPO_ROOT / "catalogs/devices.yml").exists()
     assert not any(name.startswith((".venv/", ".build/")) for name in members)
 
-    install_root = tmp_path / "collections"
     subprocess.run(
         [
             str(BIN / "ansible-galaxy"),
@@ -54,8 +61,9 @@ def test_build_install_and_document(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
+        cwd=tmp_path,
+        env=env,
     )
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(install_root)}
     modules = _plugin_names("module")
     assert modules, "the collection should ship at least one module"
     listing = subprocess.run(

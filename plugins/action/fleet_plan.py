@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""Controller-side action ``sovereign.stack.fleet_plan``: plan the fleet from hostvars, write the plan files.
+
+Documentation: plugins/modules/fleet_plan.py. The computation lives in plugins/plugin_utils/planner.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HOST_VARIABLES
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_markdown, plan_svg
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan, unplaced_messages
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "deployments": {"type": "list", "elements": "dict"},
+    "hosts": {"type": "list", "elements": "str"},
+    "output_dir": {"type": "path"},
+    "fail_on_unplaced": {"type": "bool", "default": True},
+}
+PLAN_FILES = ("plan.json", "plan.md", "plan-memory.svg")
+
+
+def plain(value: Any) -> Any:
+    """Inventory values as plain JSON types (Ansible wraps strings, lists and dicts in tagged subclasses)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def host_inputs(hostvars: Mapping[str, Any], hosts: list[str]) -> dict[str, dict[str, Any]]:
+    """Only the variables the planner reads, per host: reading all of hostvars would template everything."""
+    inputs: dict[str, dict[str, Any]] = {}
+    for host in hosts:
+        variables = hostvars[host]
+        picked = {name: variables[name] for name in HOST_VARIABLES if name in variables}
+        facts = variables.get("ansible_facts") if "ansible_facts" in variables else None
+        if (
+            isinstance(facts, Mapping)
+            and "sovereign_hardware" in facts
+            and "sovereign_hardware" not in picked
+        ):
+            picked["sovereign_hardware"] = facts["sovereign_hardware"]
+        inputs[host] = plain(picked)
+    return inputs
+
+
+def render(document: Mapping[str, Any]) -> dict[str, str]:
+    """The three files' contents."""
+    return {
+        "plan.json": json.dumps(document, indent=2, sort_keys=False) + "\n",
+        "plan.md": plan_markdown(document),
+        "plan-memory.svg": plan_svg(document),
+    }
+
+
+def write_files(directory: Path, contents: Mapping[str, str], check_mode: bool) -> bool:
+    """Write files that differ (atomically); True when any differs. In check mode only compare."""
+    changed = False
+    for name, text in contents.items():
+        path = directory / name
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        changed = True
+        if check_mode:
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    return changed
+
+
+class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no type information
+    """Runs the planner once on the controller; never connects to a host."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Compute the plan, write the files, fail with every problem when the plan cannot be made."""
+        task_vars = task_vars or {}
+        result: dict[str, Any] = super().run(tmp, task_vars)
+        _validated, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        hosts = args["hosts"] or list(task_vars.get("ansible_play_hosts_all") or [])
+        deployments = args["deployments"]
+        if deployments is None:
+            deployments = self._templar.template(task_vars.get("sovereign_deployments", []))
+        output_dir = Path(
+            args["output_dir"] or Path(str(task_vars.get("playbook_dir", "."))).parent / "plan-output"
+        )
+        result["files"] = [str(output_dir / name) for name in PLAN_FILES]
+        missing = [host for host in hosts if host not in task_vars["hostvars"]]
+        if missing:
+            result.update(failed=True, msg=f"hosts: {', '.join(missing)} not in the inventory")
+            return result
+        try:
+            document, _warnings = compute_plan(host_inputs(task_vars["hostvars"], hosts), plain(deployments))
+        except PlanInputError as error:
+            result.update(
+                failed=True,
+                problems=list(error.problems),
+                msg="The fleet cannot be planned; fix the inventory:\n- " + "\n- ".join(error.problems),
+            )
+            return result
+        result["plan"] = document
+        result["changed"] = write_files(output_dir, render(document), bool(self._task.check_mode))
+        if document["unplaced"] and args["fail_on_unplaced"]:
+            result.update(
+                failed=True,
+                msg="Deployments that fit nowhere (see plan.md; set fail_on_unplaced: false to continue):\n- "
+                + "\n- ".join(unplaced_messages(document)),
+            )
+        return result

@@ -1,0 +1,427 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""Turn a host's detected or declared hardware into the resources the planner places work on.
+
+Detected hardware is the ``sovereign_hardware`` fact (docs/dev/contracts.md section 1); declared
+hardware is ``sovereign_hardware_declared`` (section 2). Detected wins when both exist, and the two
+are compared so that an inventory that no longer matches the machine is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
+    Catalog,
+    CatalogError,
+    DeviceSpec,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
+
+GIB = 1024**3
+# Memory mismatch between declared and detected above this share is reported.
+MEMORY_MISMATCH_TOLERANCE = 0.02
+# OS reserve kept out of the model budget on unified-memory and CPU-only hosts unless the host sets
+# sovereign_memory_reserve_gib: enough for macOS/DGX OS, the desktop session and the engine's process.
+DEFAULT_MEMORY_RESERVE_GIB = 8.0
+# macOS caps GPU wired memory at a share of RAM unless iogpu.wired_limit_mb is raised: about 2/3 up to
+# 36 GiB and 3/4 above (Metal recommendedMaxWorkingSetSize, as reported by llama.cpp's Metal backend in
+# ggml-org/llama.cpp discussions #2182); the exact share is not documented by Apple.
+APPLE_SMALL_RAM_LIMIT_BYTES = 36 * GIB
+APPLE_SMALL_RAM_GPU_SHARE = 2 / 3
+APPLE_LARGE_RAM_GPU_SHARE = 3 / 4
+DEFAULT_MODELS_DIR = "/var/lib/sovereign/models"
+# Vendors whose GPUs the engines in catalogs/engines.yml can run models on.
+MODEL_VENDORS = ("nvidia", "amd", "apple")
+
+HOST_VARIABLES = (
+    "sovereign_hardware",
+    "sovereign_hardware_declared",
+    "sovereign_memory_reserve_gib",
+    "sovereign_memory_bandwidth_gbs",
+    "sovereign_models_dir",
+    "sovereign_catalog_extensions",
+)
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One accelerator as the planner sees it.
+
+    ``index`` is the vendor's device number (CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES); ``slot`` is
+    the position in the host's list, unique even when two vendors both number from 0.
+    """
+
+    slot: int
+    index: int
+    name: str
+    vendor: str
+    device_id: str | None
+    memory_bytes: int
+    bandwidth_bytes_s: float | None
+    compute_capability: str | None
+    nvlink_peers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HostResources:
+    """What one host offers: its GPUs, its memory pool(s) and how that memory is shared.
+
+    ``platform`` is ``discrete`` (GPUs with their own memory), ``apple``, ``nvidia_gb10`` or
+    ``amd_apu`` (one memory pool shared by CPU and GPU), or ``cpu`` (no accelerator).
+    ``pool_bytes`` is the budget of the shared pool on unified and CPU-only hosts, and the system
+    memory available for llama.cpp CPU offload on discrete hosts.
+    """
+
+    name: str
+    source: str
+    platform: str
+    gpus: tuple[Gpu, ...]
+    system_memory_bytes: int
+    pool_bytes: int
+    reserve_bytes: int
+    cpu_bandwidth_bytes_s: float | None
+    models_dir: str
+
+    @property
+    def unified(self) -> bool:
+        """True when the GPU draws on the same memory as the CPU (or there is no GPU)."""
+        return self.platform != "discrete"
+
+    @property
+    def vendor(self) -> str:
+        """The accelerator vendor the engines must support (``cpu`` when there is none).
+
+        An integrated Intel GPU beside an NVIDIA or AMD card does not make an Intel host.
+        """
+        preferred = [gpu.vendor for gpu in self.gpus if gpu.vendor in MODEL_VENDORS]
+        return preferred[0] if preferred else (self.gpus[0].vendor if self.gpus else "cpu")
+
+    def signature(self) -> tuple[Any, ...]:
+        """Everything but the name: hosts with equal signatures are interchangeable for placement."""
+        return (
+            self.platform,
+            self.gpus,
+            self.system_memory_bytes,
+            self.pool_bytes,
+            self.cpu_bandwidth_bytes_s,
+            self.models_dir,
+        )
+
+
+@dataclass(frozen=True)
+class HostReading:
+    """The resources of a host plus the detected-vs-declared differences found on the way."""
+
+    resources: HostResources
+    warnings: tuple[str, ...]
+
+
+def _number(value: Any, where: str, minimum_exclusive: float = 0.0) -> float:
+    """A positive number from the inventory, or a PlanInputError naming the variable."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum_exclusive:
+        raise PlanInputError(
+            [f"{where}: {value!r} is not valid; expected a number greater than {minimum_exclusive:g}"]
+        )
+    return float(value)
+
+
+def _declared_gpus(host: str, declared: Mapping[str, Any], catalog: Catalog) -> list[Gpu]:
+    entries = declared.get("gpus") or []
+    base = f"hosts.{host}.sovereign_hardware_declared.gpus"
+    if not isinstance(entries, list):
+        raise PlanInputError(
+            [f"{base}: {entries!r} is not valid; expected a list of {{device, count, nvlink}}"]
+        )
+    gpus: list[Gpu] = []
+    problems: list[str] = []
+    for position, entry in enumerate(entries):
+        where = f"{base}[{position}]"
+        if not isinstance(entry, Mapping) or "device" not in entry:
+            problems.append(f"{where}: {entry!r} is not valid; expected a mapping with a 'device' key")
+            continue
+        unknown = sorted(set(entry) - {"device", "count", "nvlink"})
+        if unknown:
+            problems.append(
+                f"{where}: unknown key(s) {', '.join(unknown)}; valid keys are count, device, nvlink"
+            )
+            continue
+        try:
+            spec = catalog.device(entry["device"], f"{where}.device")
+        except CatalogError as error:
+            problems.append(str(error))
+            continue
+        count = entry.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            problems.append(f"{where}.count: {count!r} is not valid; expected an integer of at least 1")
+            continue
+        if spec.memory_bytes <= 0:
+            problems.append(
+                f"{where}.device: memory {spec.memory_bytes!r} bytes is not valid; expected more than 0"
+            )
+            continue
+        first = len(gpus)
+        linked = bool(entry.get("nvlink", False))
+        for offset in range(count):
+            peers = tuple(i for i in range(first, first + count) if i != first + offset) if linked else ()
+            gpus.append(_gpu_from_spec(first + offset, spec, peers))
+    if problems:
+        raise PlanInputError(problems)
+    return gpus
+
+
+def _gpu_from_spec(index: int, spec: DeviceSpec, peers: tuple[int, ...]) -> Gpu:
+    return Gpu(
+        slot=index,
+        index=index,
+        name=spec.name,
+        vendor=spec.vendor,
+        device_id=spec.id,
+        memory_bytes=spec.memory_bytes,
+        bandwidth_bytes_s=spec.bandwidth_bytes_s,
+        compute_capability=spec.compute_capability,
+        nvlink_peers=peers,
+    )
+
+
+def _detected_gpus(host: str, fact: Mapping[str, Any], catalog: Catalog, warnings: list[str]) -> list[Gpu]:
+    """GPUs that can run a model: a display adapter with no memory figure and no catalog entry is skipped."""
+    gpus: list[Gpu] = []
+    unified = fact.get("unified_memory") or {}
+    for position, raw in enumerate(fact.get("gpus") or []):
+        where = f"hosts.{host}.sovereign_hardware.gpus[{position}]"
+        spec = catalog.match_device(raw)
+        memory = raw.get("memory_total_bytes")
+        if unified.get("total_bytes") and (memory is None or raw.get("unified_memory")):
+            # Unified memory: the GPU's own figure is the BIOS carve-out (APU) or missing (GB10, Apple).
+            memory = unified["total_bytes"]
+        if memory is None and spec is not None:
+            memory = spec.memory_bytes
+        if not memory:
+            warnings.append(
+                f"{where}: '{raw.get('name')}' ignored: memory unknown and no catalog device matches "
+                "(declare it in sovereign_hardware_declared or sovereign_catalog_extensions.devices)"
+            )
+            continue
+        if spec is None:
+            warnings.append(
+                f"{where}: '{raw.get('name')}' matches no catalog device; bandwidth unknown, so no speed "
+                "prediction (add the device to sovereign_catalog_extensions.devices)"
+            )
+        capability = raw.get("compute_capability") or (spec.compute_capability if spec else None)
+        gpus.append(
+            Gpu(
+                slot=len(gpus),
+                index=int(raw.get("index", position)),
+                name=str(raw.get("name") or (spec.name if spec else "unknown")),
+                vendor=str(raw.get("vendor") or (spec.vendor if spec else "unknown")),
+                device_id=spec.id if spec else None,
+                memory_bytes=int(memory),
+                bandwidth_bytes_s=spec.bandwidth_bytes_s if spec else None,
+                compute_capability=capability,
+                nvlink_peers=tuple(int(peer) for peer in raw.get("nvlink_peers") or ()),
+            )
+        )
+    return gpus
+
+
+def _platform(gpus: Sequence[Gpu], unified_kind: str | None, catalog: Catalog) -> str:
+    if not gpus:
+        return "cpu"
+    if unified_kind:
+        return unified_kind
+    first = gpus[0]
+    spec = catalog.devices.get(first.device_id) if first.device_id else None
+    if spec is not None and spec.unified_memory:
+        return {"apple": "apple", "nvidia": "nvidia_gb10", "amd": "amd_apu"}.get(first.vendor, "discrete")
+    return "discrete"
+
+
+def _pool_bytes(host: str, platform: str, total: int, gpu_limit: int | None, reserve: int) -> int:
+    """The budget of the shared pool: unified memory the GPU may use, or RAM for CPU work."""
+    available = total - reserve
+    if platform == "apple":
+        if gpu_limit is None:
+            share = (
+                APPLE_SMALL_RAM_GPU_SHARE
+                if total <= APPLE_SMALL_RAM_LIMIT_BYTES
+                else APPLE_LARGE_RAM_GPU_SHARE
+            )
+            gpu_limit = int(total * share)
+        # The wired limit already leaves macOS its share; the reserve guards a raised limit.
+        available = min(gpu_limit, available)
+    elif platform == "amd_apu" and gpu_limit is not None:
+        available = min(gpu_limit, available)
+    if available <= 0:
+        raise PlanInputError(
+            [
+                f"hosts.{host}.sovereign_memory_reserve_gib: reserve {reserve / GIB:.1f} GiB leaves "
+                f"no memory of {total / GIB:.1f} GiB for models; expected a reserve below the host's memory"
+            ]
+        )
+    return available
+
+
+def _compare(host: str, detected: HostResources, declared: HostResources) -> list[str]:
+    """Differences an operator should know about: the inventory no longer describes the machine."""
+    where = f"hosts.{host}"
+    found: list[str] = []
+    if len(detected.gpus) != len(declared.gpus):
+        found.append(
+            f"{where}: GPU count differs: detected {len(detected.gpus)}, "
+            f"declared {len(declared.gpus)} (sovereign_hardware_declared.gpus)"
+        )
+    for mine, theirs in zip(detected.gpus, declared.gpus):
+        if mine.device_id != theirs.device_id:
+            found.append(
+                f"{where}: GPU {mine.index} model differs: detected '{mine.name}', declared "
+                f"'{theirs.name}' (sovereign_hardware_declared.gpus)"
+            )
+        elif abs(mine.memory_bytes - theirs.memory_bytes) > MEMORY_MISMATCH_TOLERANCE * theirs.memory_bytes:
+            found.append(
+                f"{where}: GPU {mine.index} memory differs: detected {mine.memory_bytes / GIB:.1f} GiB, "
+                f"declared {theirs.memory_bytes / GIB:.1f} GiB"
+            )
+    if (
+        abs(detected.system_memory_bytes - declared.system_memory_bytes)
+        > MEMORY_MISMATCH_TOLERANCE * declared.system_memory_bytes
+    ):
+        found.append(
+            f"{where}: system memory differs: detected {detected.system_memory_bytes / GIB:.1f} GiB, "
+            f"declared {declared.system_memory_bytes / GIB:.1f} GiB (sovereign_hardware_declared.memory_gib)"
+        )
+    return found
+
+
+def _reserve_bytes(host: str, hostvars: Mapping[str, Any]) -> int:
+    raw = hostvars.get("sovereign_memory_reserve_gib", DEFAULT_MEMORY_RESERVE_GIB)
+    value = _number(raw, f"hosts.{host}.sovereign_memory_reserve_gib", minimum_exclusive=-1e-9)
+    return int(value * GIB)
+
+
+def _cpu_bandwidth(host: str, hostvars: Mapping[str, Any]) -> float | None:
+    raw = hostvars.get("sovereign_memory_bandwidth_gbs")
+    if raw is None:
+        return None
+    return _number(raw, f"hosts.{host}.sovereign_memory_bandwidth_gbs") * 1e9
+
+
+def _from_declared(
+    host: str, declared: Mapping[str, Any], hostvars: Mapping[str, Any], catalog: Catalog
+) -> HostResources:
+    where = f"hosts.{host}.sovereign_hardware_declared"
+    if not isinstance(declared, Mapping):
+        raise PlanInputError(
+            [f"{where}: {declared!r} is not valid; expected a mapping (docs/dev/contracts.md section 2)"]
+        )
+    unknown = sorted(set(declared) - {"gpus", "memory_gib", "cpu", "unified_memory_gpu_limit_gib"})
+    if unknown:
+        raise PlanInputError(
+            [
+                f"{where}: unknown key(s) {', '.join(unknown)}; valid keys are "
+                "cpu, gpus, memory_gib, unified_memory_gpu_limit_gib"
+            ]
+        )
+    devices = _declared_gpus(host, declared, catalog)
+    # A "cpu" catalog device describes the host's RAM (its bandwidth), not an accelerator.
+    cpu_devices = [gpu for gpu in devices if gpu.vendor == "cpu"]
+    gpus = [gpu for gpu in devices if gpu.vendor != "cpu"]
+    platform = _platform(gpus, None, catalog)
+    if "memory_gib" in declared:
+        system = int(_number(declared["memory_gib"], f"{where}.memory_gib") * GIB)
+    elif platform in ("apple", "nvidia_gb10", "amd_apu"):
+        system = gpus[0].memory_bytes
+    elif cpu_devices:
+        system = cpu_devices[0].memory_bytes
+    else:
+        raise PlanInputError([f"{where}.memory_gib: missing; expected the host's system RAM in GiB"])
+    limit_raw = declared.get("unified_memory_gpu_limit_gib")
+    limit = (
+        int(_number(limit_raw, f"{where}.unified_memory_gpu_limit_gib") * GIB)
+        if limit_raw is not None
+        else None
+    )
+    reserve = _reserve_bytes(host, hostvars)
+    if platform != "discrete" and gpus:
+        # One pool: the GPU entry carries the pool size as the machine was declared.
+        gpus = [_with_memory(gpu, system) for gpu in gpus]
+    return HostResources(
+        name=host,
+        source="declared",
+        platform=platform,
+        gpus=tuple(gpus),
+        system_memory_bytes=system,
+        pool_bytes=_pool_bytes(host, platform, system, limit, reserve),
+        reserve_bytes=reserve,
+        cpu_bandwidth_bytes_s=_cpu_bandwidth(host, hostvars)
+        or (cpu_devices[0].bandwidth_bytes_s if cpu_devices else None),
+        models_dir=str(hostvars.get("sovereign_models_dir", DEFAULT_MODELS_DIR)),
+    )
+
+
+def _with_memory(gpu: Gpu, memory: int) -> Gpu:
+    return Gpu(
+        slot=gpu.slot,
+        index=gpu.index,
+        name=gpu.name,
+        vendor=gpu.vendor,
+        device_id=gpu.device_id,
+        memory_bytes=memory,
+        bandwidth_bytes_s=gpu.bandwidth_bytes_s,
+        compute_capability=gpu.compute_capability,
+        nvlink_peers=gpu.nvlink_peers,
+    )
+
+
+def _from_detected(
+    host: str, fact: Mapping[str, Any], hostvars: Mapping[str, Any], catalog: Catalog, warnings: list[str]
+) -> HostResources:
+    where = f"hosts.{host}.sovereign_hardware"
+    total = (fact.get("memory") or {}).get("total_bytes")
+    if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+        raise PlanInputError(
+            [f"{where}.memory.total_bytes: {total!r} is not valid; expected bytes greater than 0"]
+        )
+    unified = fact.get("unified_memory") or {}
+    gpus = _detected_gpus(host, fact, catalog, warnings)
+    platform = _platform(gpus, unified.get("kind"), catalog)
+    reserve = _reserve_bytes(host, hostvars)
+    pool_total = int(unified.get("total_bytes") or total)
+    limit = unified.get("gpu_limit_bytes")
+    return HostResources(
+        name=host,
+        source="detected",
+        platform=platform,
+        gpus=tuple(gpus),
+        system_memory_bytes=total,
+        pool_bytes=_pool_bytes(host, platform, pool_total, int(limit) if limit else None, reserve),
+        reserve_bytes=reserve,
+        cpu_bandwidth_bytes_s=_cpu_bandwidth(host, hostvars),
+        models_dir=str(hostvars.get("sovereign_models_dir", DEFAULT_MODELS_DIR)),
+    )
+
+
+def read_host(host: str, hostvars: Mapping[str, Any], catalog: Catalog) -> HostReading:
+    """Resources of ``host`` from its variables; detected facts win over declared ones.
+
+    Raises PlanInputError when the host has neither, or when what it has cannot be used.
+    """
+    facts = hostvars.get("ansible_facts") or {}
+    detected = hostvars.get("sovereign_hardware") or facts.get("sovereign_hardware")
+    declared = hostvars.get("sovereign_hardware_declared")
+    warnings: list[str] = []
+    if detected:
+        resources = _from_detected(host, detected, hostvars, catalog, warnings)
+        if declared:
+            warnings.extend(_compare(host, resources, _from_declared(host, declared, hostvars, catalog)))
+        return HostReading(resources, tuple(warnings))
+    if declared:
+        return HostReading(_from_declared(host, declared, hostvars, catalog), ())
+    raise PlanInputError(
+        [
+            f"hosts.{host}: neither sovereign_hardware (run the sovereign.stack.hardware role) nor "
+            "sovereign_hardware_declared is set; declare the host's GPUs and memory_gib"
+        ]
+    )

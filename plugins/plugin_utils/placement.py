@@ -1,0 +1,307 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""The fleet pass: one deterministic walk that places every replica of every deployment.
+
+Order: deployments pinned to hosts first, then the largest (16-bit weights plus KV cache) first,
+ties by name. Each replica goes to a different host: the host whose fit ranks best (Fit.rank:
+full context, no offload, a GPU, preferred engine, quality, speed, fewer GPUs, tightest fit),
+ties by host name. Capacity is consumed per GPU (whole GPUs for vLLM/SGLang, bytes for the others) and per
+memory pool. A replica that fits nowhere is listed as unplaced with the reason and what would fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ansible_collections.sovereign.stack.plugins.plugin_utils import (
+    engine_choice,
+    quant_choice,
+    tensor_parallel,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import (
+    GIB,
+    MIN_REDUCED_CONTEXT,
+    Fit,
+    FitSearch,
+    HostState,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HostResources
+from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import kv_cache_bytes
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import VARIABLE, DeploymentRequest
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One replica of a deployment on one host."""
+
+    host: str
+    request: DeploymentRequest
+    replica: int
+    fit: Fit
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """One replica that fits nowhere, and why."""
+
+    request: DeploymentRequest
+    replica: int
+    reason: str
+
+
+@dataclass
+class FleetPlan:
+    """Result of the pass: host states after placement, placements, unplaced replicas, warnings."""
+
+    states: dict[str, HostState]
+    placements: list[Placement] = field(default_factory=list)
+    unplaced: list[Unplaced] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    holders: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _label(request: DeploymentRequest, replica: int) -> str:
+    return f"{request.name}#{replica}" if request.replicas > 1 else request.name
+
+
+def _size(request: DeploymentRequest) -> int:
+    """Sort key for 'largest first': 16-bit weights plus the 16-bit KV cache requested."""
+    model = request.model
+    return int(model.params_total * 2 + kv_cache_bytes(model, request.context, request.concurrency, "fp16"))
+
+
+def _eligible(request: DeploymentRequest, hosts: Mapping[str, HostResources], catalog: Catalog) -> list[str]:
+    """Hosts a replica may go to: pinned ones, and only vendors the pinned engine/quant support."""
+    names = list(request.hosts) if request.hosts else sorted(hosts)
+    vendors: set[str] | None = None
+    if request.engine:
+        vendors = set(catalog.engines[request.engine].vendors)
+    if request.quant:
+        quant_vendors = set(catalog.quantizations[request.quant].vendors)
+        vendors = quant_vendors if vendors is None else vendors & quant_vendors
+    return [name for name in names if vendors is None or hosts[name].vendor in vendors]
+
+
+def check_requests(
+    requests: Sequence[DeploymentRequest], hosts: Mapping[str, HostResources], catalog: Catalog
+) -> None:
+    """Problems that need the hosts to see: pins that cannot run, more replicas than hosts."""
+    problems: list[str] = []
+    for request in requests:
+        where = f"{VARIABLE} (name {request.name!r})"
+        eligible = _eligible(request, hosts, catalog)
+        candidates = list(request.hosts) if request.hosts else sorted(hosts)
+        if request.quant and request.hosts and not eligible:
+            quant = catalog.quantizations[request.quant]
+            found = ", ".join(f"{name} ({hosts[name].vendor})" for name in candidates)
+            problems.append(
+                f"{where}.quant: {request.quant!r} cannot run on the pinned hosts {found}; "
+                f"{request.quant} runs on {', '.join(quant.vendors)}"
+            )
+            continue
+        if request.replicas > len(eligible) and not request.allow_partial_placement:
+            problems.append(
+                f"{where}.replicas: {request.replicas} replicas need as many different hosts, "
+                f"but {len(eligible)} can run it ({', '.join(eligible) or 'none'}); lower replicas, "
+                "add hosts or set allow_partial_placement: true"
+            )
+    if problems:
+        raise PlanInputError(problems)
+
+
+class _Pass:
+    def __init__(self, hosts: Mapping[str, HostResources], catalog: Catalog) -> None:
+        self.hosts = hosts
+        self.catalog = catalog
+        self.plan = FleetPlan(states={name: HostState(hosts[name]) for name in sorted(hosts)})
+        self.plan.holders = {name: [] for name in self.plan.states}
+        shapes: dict[tuple[object, ...], int] = {}
+        self.shape = {
+            name: shapes.setdefault(res.signature(), len(shapes)) for name, res in sorted(hosts.items())
+        }
+
+    def _state_key(self, name: str) -> tuple[object, ...]:
+        state = self.plan.states[name]
+        return (
+            self.shape[name],
+            tuple(state.gpu_used),
+            tuple(h is None for h in state.gpu_holder),
+            state.pool_used,
+        )
+
+    def place(self, request: DeploymentRequest) -> None:
+        search = FitSearch(request, self.catalog)
+        eligible = _eligible(request, self.hosts, self.catalog)
+        by_state: dict[tuple[object, ...], tuple[tuple[float, ...], Fit] | None] = {}
+        ranked: list[tuple[tuple[float, ...], str, Fit]] = []
+        for name in eligible:
+            key = self._state_key(name)
+            if key not in by_state:
+                fit = search.best(self.plan.states[name])
+                by_state[key] = None if fit is None else (fit.rank(request.context), fit)
+            found = by_state[key]
+            if found is not None:
+                ranked.append((found[0], name, found[1]))
+        ranked.sort(key=lambda item: (item[0], item[1]))
+        for replica in range(request.replicas):
+            if replica < len(ranked):
+                _rank, name, fit = ranked[replica]
+                self._consume(name, request, replica, fit)
+            else:
+                reason = explain(
+                    request, [self.plan.states[n] for n in eligible], self.plan.holders, self.catalog
+                )
+                self.plan.unplaced.append(Unplaced(request, replica, reason))
+
+    def _consume(self, name: str, request: DeploymentRequest, replica: int, fit: Fit) -> None:
+        state = self.plan.states[name]
+        label = _label(request, replica)
+        if fit.unified:
+            state.pool_used += fit.per_device.total_bytes
+        else:
+            for slot in fit.slots:
+                state.gpu_used[slot] += fit.per_device.total_bytes
+                if fit.engine.tuning.get("exclusive_devices"):
+                    state.gpu_holder[slot] = label
+            state.pool_used += fit.offloaded_bytes
+        self.plan.holders[name].append(label)
+        self.plan.placements.append(Placement(name, request, replica, fit))
+
+
+def _largest_budget(request: DeploymentRequest, state: HostState, catalog: Catalog) -> tuple[int, str]:
+    """The most memory one deployment could get on an empty copy of this host, and how."""
+    host = state.resources
+    if host.platform != "discrete":
+        kind = {"cpu": "RAM"}.get(host.platform, "unified memory")
+        return host.pool_bytes, kind
+    first = engine_choice.attempts(host.platform, host.vendor, request.concurrency, request.engine, False)[0]
+    engine = catalog.engines[first.engine]
+    utilisation = float(engine.tuning.get("memory_utilization", 1.0))
+    best = (0, "")
+    for gpu in host.gpus:
+        same = [g for g in host.gpus if g.device_id == gpu.device_id and g.memory_bytes == gpu.memory_bytes]
+        budget = int(sum(g.memory_bytes for g in same) * utilisation)
+        best = max(best, (budget, f"{len(same)}x {gpu.name}"))
+    return best
+
+
+def _fmt_context(tokens: int) -> str:
+    return f"{tokens // 1024}k" if tokens % 1024 == 0 else str(tokens)
+
+
+def explain(
+    request: DeploymentRequest,
+    states: Sequence[HostState],
+    holders: Mapping[str, list[str]],
+    catalog: Catalog,
+) -> str:
+    """Why no eligible host takes the replica, sized against the largest budget, and what would fit."""
+    if not states:
+        return "no host in the play can run it (check hosts, engine and quant pins)"
+    # One empty copy per distinct hardware shape: a fleet of identical hosts is searched once.
+    shapes: dict[tuple[object, ...], HostState] = {}
+    for state in sorted(states, key=lambda s: s.resources.name):
+        shapes.setdefault(state.resources.signature(), HostState(state.resources))
+    empties = {state.resources.name: state for state in shapes.values()}
+    search = FitSearch(request, catalog)
+    for state in states:
+        fit = search.best(empties[state.resources.name]) if state.resources.name in empties else None
+        name = state.resources.name
+        if fit is not None:
+            taken = ", ".join(holders.get(name, [])) or "other replicas of this deployment"
+            return (
+                f"fits on {name} only while its memory is free "
+                f"({fit.quant.id}, {_fmt_context(fit.context)} context), "
+                f"but it is used by {taken}; add a host or lower replicas/context"
+            )
+    budgets = [(*_largest_budget(request, empties[name], catalog), name) for name in sorted(empties)]
+    budget, how, host_name = max(budgets, key=lambda item: (item[0], item[2]))
+    state = empties[host_name]
+    need_text = _need_text(request, state, catalog)
+    relaxed = dataclasses.replace(request, quant=None, allow_context_reduction=True, allow_cpu_offload=True)
+    fallback = FitSearch(relaxed, catalog).best(state)
+    if fallback is not None:
+        offload = " with CPU offload" if fallback.offloaded_bytes else ""
+        advice = f"fits at {fallback.quant.id} with {_fmt_context(fallback.context)} context{offload}"
+    else:
+        advice = f"does not fit at any quantization down to {_fmt_context(MIN_REDUCED_CONTEXT)} context"
+    rejected = ""
+    if state.resources.platform == "discrete" and len(state.resources.gpus) > 1:
+        reasons = tensor_parallel.options(request.model, len(state.resources.gpus)).rejections
+        rejected = f" ({'; '.join(reasons)})" if reasons else ""
+    largest = f"the largest budget is {budget / GIB:.1f} GiB on {host_name} ({how}){rejected}"
+    return f"{need_text}, {largest}; {advice}"
+
+
+def _need_text(request: DeploymentRequest, state: HostState, catalog: Catalog) -> str:
+    """'needs 43.1 GiB at Q8_0 with 32k context x 1' for the preferred engine on one device."""
+    host = state.resources
+    attempt = engine_choice.attempts(host.platform, host.vendor, request.concurrency, request.engine, False)[
+        0
+    ]
+    engine = catalog.engines[attempt.engine]
+    capability = host.gpus[0].compute_capability if host.gpus else None
+    quants = quant_choice.candidates(
+        catalog, engine, host.vendor, capability, pinned=request.quant, is_moe=request.model.moe is not None
+    )
+    if not quants:
+        return f"no quantization runs with {engine.id} on {host.vendor}"
+    search = FitSearch(request, catalog)
+    kv_dtype = request.kv_cache_dtype or str(engine.tuning.get("default_kv_cache_dtype", "fp16"))
+    need = search.need(engine, quants[0], request.context, kv_dtype, 1)
+    return (
+        f"needs {need.total_bytes / GIB:.1f} GiB ({engine.id}, {quants[0].id}, "
+        f"{_fmt_context(request.context)} context x {request.concurrency})"
+    )
+
+
+def _assign_ports(plan: FleetPlan) -> None:
+    """Per host: pinned ports first, then each engine's default port upward; collisions are errors."""
+    problems: list[str] = []
+    by_host: dict[str, list[int]] = {}
+    for index, item in enumerate(plan.placements):
+        by_host.setdefault(item.host, []).append(index)
+    for host, indexes in sorted(by_host.items()):
+        used: dict[int, str] = {}
+        ordered = sorted(indexes, key=lambda i: (plan.placements[i].request.name, plan.placements[i].replica))
+        for index in ordered:
+            item = plan.placements[index]
+            port = item.request.port
+            if port is None:
+                continue
+            if port in used:
+                problems.append(
+                    f"{VARIABLE} (name {item.request.name!r}).port: {port} on host {host} is already used by "
+                    f"{used[port]}; expected a different port per deployment on a host"
+                )
+                continue
+            used[port] = item.request.name
+        for index in ordered:
+            item = plan.placements[index]
+            port = item.request.port
+            if port is None:
+                port = item.fit.engine.default_port
+                while port in used:
+                    port += 1
+                used[port] = item.request.name
+            plan.placements[index] = dataclasses.replace(item, port=port)
+    if problems:
+        raise PlanInputError(problems)
+
+
+def plan_fleet(
+    requests: Sequence[DeploymentRequest], hosts: Mapping[str, HostResources], catalog: Catalog
+) -> FleetPlan:
+    """Place every replica; PlanInputError for input that cannot be planned at all."""
+    check_requests(requests, hosts, catalog)
+    fleet = _Pass(hosts, catalog)
+    order = sorted(requests, key=lambda r: (r.hosts is None, -_size(r), r.name))
+    for request in order:
+        fleet.place(request)
+    _assign_ports(fleet.plan)
+    return fleet.plan

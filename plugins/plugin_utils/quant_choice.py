@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""Which quantizations an engine can load on a device, best first.
+
+The planner walks this list and keeps the first one that fits (highest ``quality`` wins; equal
+quality prefers more bits). A quantization qualifies when its format is one the engine loads, the
+engine is listed in its ``engines``, the device vendor in its ``vendors``, and the GPU meets its
+``min_compute_capability``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, EngineSpec, QuantSpec
+
+
+def capability_tuple(capability: str | None) -> tuple[int, ...]:
+    """``"8.9"`` -> ``(8, 9)``; None (not NVIDIA) -> ``()``."""
+    if not capability:
+        return ()
+    return tuple(int(part) for part in str(capability).split("."))
+
+
+# llama.cpp's MXFP4_MOE file type stores only the expert tensors in MXFP4 and the rest in Q8_0
+# (src/llama-quant.cpp), so its bits per weight describe MoE models only.
+MOE_ONLY_SUFFIX = "_MOE"
+
+
+def unsupported_reason(
+    quant: QuantSpec, engine: EngineSpec, vendor: str, capability: str | None, is_moe: bool = True
+) -> str | None:
+    """Why ``quant`` cannot run with ``engine`` on a ``vendor`` device; None when it can."""
+    if quant.id.upper().endswith(MOE_ONLY_SUFFIX) and not is_moe:
+        return f"{quant.id} applies to mixture-of-experts models only"
+    if quant.format not in engine.formats or engine.id not in quant.engines:
+        return f"{engine.id} does not load {quant.id} (engines for {quant.id}: {', '.join(quant.engines)})"
+    if vendor not in quant.vendors:
+        return f"{quant.id} does not run on {vendor} devices ({quant.id} runs on {', '.join(quant.vendors)})"
+    minimum = quant.min_compute_capability
+    if minimum and vendor == "nvidia" and capability_tuple(capability) < capability_tuple(minimum):
+        return f"{quant.id} needs compute capability {minimum}, the GPU has {capability}"
+    return None
+
+
+def ranked(quantizations: Iterable[QuantSpec]) -> list[QuantSpec]:
+    """Best first: quality, then bits per weight, then id so that the order is total."""
+    return sorted(quantizations, key=lambda q: (-q.quality, -q.bits_per_weight, q.id))
+
+
+def candidates(
+    catalog: Catalog,
+    engine: EngineSpec,
+    vendor: str,
+    capability: str | None,
+    *,
+    pinned: str | None = None,
+    is_moe: bool = True,
+) -> list[QuantSpec]:
+    """Quantizations ``engine`` can use on this device, best first; only ``pinned`` when given."""
+    pool = [catalog.quantizations[pinned]] if pinned else list(catalog.quantizations.values())
+    return ranked(q for q in pool if unsupported_reason(q, engine, vendor, capability, is_moe) is None)
