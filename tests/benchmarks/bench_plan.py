@@ -83,7 +83,7 @@ def main() -> int:
     hosts, deployments = (20, 10) if args.smoke else (args.hosts, args.deployments)
     hostvars, wanted = fleet(hosts, deployments)
     started = time.perf_counter()
-    document, _ = compute_plan(hostvars, wanted)
+    document, _unused = compute_plan(hostvars, wanted)
     wall = time.perf_counter() - started
     placed = sum(len(entry["deployments"]) for entry in document["hosts"].values())
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB

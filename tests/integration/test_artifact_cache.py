@@ -160,7 +160,9 @@ def test_hash_mismatch_is_refused_and_nothing_reaches_the_host(
     assert f"expected {genuine}, got {served}" in message
     assert url in message
     assert run.task_results("failed") == [(debian_host.name, CACHE_TASK)]
-    assert not [task for _, task in run.task_results("changed") + run.task_results("ok") if task == COPY_TASK]
+    assert not [
+        task for _unused, task in run.task_results("changed") + run.task_results("ok") if task == COPY_TASK
+    ]
     assert debian_host.exec("test", "-e", f"{HOST_DIR}/qdrant", check=False).returncode != 0
     leftovers = [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
     assert leftovers == []

@@ -76,7 +76,7 @@ def test_plan_playbook_fails_in_the_plan_task_on_bad_input(tmp_path: Path) -> No
         PLAYBOOK, inventory, tmp_path, extravars={"sovereign_plan_output_dir": str(tmp_path / "o")}
     )
     assert run.status == "failed"
-    assert [task for _, task in run.task_results("failed")] == [PLAN_TASK]
+    assert [task for _unused, task in run.task_results("failed")] == [PLAN_TASK]
     (message,) = run.failure_messages()
     assert "sovereign_deployments[0] (name 'oss-120b'): unknown key 'replica'" in message
     assert _delegated_hosts(run.events) == {"localhost"}

@@ -22,7 +22,7 @@ HOSTVARS: dict[str, Any] = {
     },
     "mac": {"sovereign_hardware_declared": {"gpus": [{"device": "m3-ultra"}], "memory_gib": 192}},
 }
-DEPLOYMENTS = [{"name": "chat", "model": "Qwen/Qwen3-8B", "replicas": 2}]
+DEPLOYMENTS = ({"name": "chat", "model": "Qwen/Qwen3-8B", "replicas": 2},)
 
 
 def action(args: dict[str, Any], check_mode: bool = False) -> ActionModule:
@@ -35,11 +35,11 @@ def action(args: dict[str, Any], check_mode: bool = False) -> ActionModule:
     return ActionModule(task, MagicMock(), MagicMock(), MagicMock(), templar, MagicMock())
 
 
-def task_vars(tmp_path: Path, deployments: Any = DEPLOYMENTS) -> dict[str, Any]:
+def task_vars(tmp_path: Path, deployments: Any = None) -> dict[str, Any]:
     return {
         "hostvars": HOSTVARS,
         "ansible_play_hosts_all": ["ws", "mac"],
-        "sovereign_deployments": deployments,
+        "sovereign_deployments": [dict(d) for d in DEPLOYMENTS] if deployments is None else deployments,
         "playbook_dir": str(tmp_path / "playbooks"),
     }
 

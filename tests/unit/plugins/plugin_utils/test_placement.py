@@ -31,13 +31,13 @@ def placed(document: dict[str, Any]) -> list[tuple[str, str, int]]:
 
 def test_replicas_go_to_different_hosts() -> None:
     hostvars = {name: host("rtx-4090") for name in ("c", "a", "b")}
-    document, _ = compute_plan(hostvars, [{"name": "chat", "model": "Qwen/Qwen3-8B", "replicas": 3}])
+    document, _unused = compute_plan(hostvars, [{"name": "chat", "model": "Qwen/Qwen3-8B", "replicas": 3}])
     assert placed(document) == [("chat", "a", 0), ("chat", "b", 1), ("chat", "c", 2)]
 
 
 def test_ties_are_broken_by_host_name() -> None:
     hostvars = {name: host("rtx-4090") for name in ("zeta", "alpha", "mid")}
-    document, _ = compute_plan(hostvars, [{"name": "chat", "model": "Qwen/Qwen3-8B"}])
+    document, _unused = compute_plan(hostvars, [{"name": "chat", "model": "Qwen/Qwen3-8B"}])
     assert placed(document) == [("chat", "alpha", 0)]
 
 
@@ -48,8 +48,8 @@ def test_plan_is_deterministic_whatever_the_input_order() -> None:
         {"name": "c", "model": "meta-llama/Llama-3.1-8B-Instruct", "context": 32768},
     ]
     hostvars = {"x": host("rtx-5090", 2, 128), "y": host("rtx-4090"), "z": host("rtx-3090", 2)}
-    first, _ = compute_plan(hostvars, deployments)
-    second, _ = compute_plan(dict(reversed(list(hostvars.items()))), list(reversed(deployments)))
+    first, _unused = compute_plan(hostvars, deployments)
+    second, _unused = compute_plan(dict(reversed(list(hostvars.items()))), list(reversed(deployments)))
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
 
 
@@ -59,8 +59,8 @@ def test_largest_deployment_first_then_best_fit() -> None:
         {"name": "small-model", "model": "Qwen/Qwen3-8B"},
         {"name": "large-model", "model": "Qwen/Qwen3-32B", "context": 32768},
     ]
-    document, _ = compute_plan(hostvars, deployments)
-    where = {name: h for name, h, _ in placed(document)}
+    document, _unused = compute_plan(hostvars, deployments)
+    where = {name: h for name, h, _unused in placed(document)}
     # Both fit at F16 on either host afterwards; the RTX PRO 6000 (1792 GB/s) decodes Qwen3-8B at
     # about 80 tok/s, the 4090 (1008 GB/s) at about 45: a factor of two apart, so the faster one wins.
     assert where == {"large-model": "big", "small-model": "big"}
@@ -68,7 +68,7 @@ def test_largest_deployment_first_then_best_fit() -> None:
 
 def test_vllm_takes_whole_gpus_and_the_third_is_unplaced() -> None:
     deployments = [{"name": f"v{i}", "model": "Qwen/Qwen3-8B", "concurrency": 4} for i in range(3)]
-    document, _ = compute_plan({"srv": host("rtx-5090", 2, 256)}, deployments)
+    document, _unused = compute_plan({"srv": host("rtx-5090", 2, 256)}, deployments)
     gpus = {item["name"]: item["gpus"] for item in document["hosts"]["srv"]["deployments"]}
     assert gpus == {"v0": [0], "v1": [1]}
     assert document["unplaced"] == [
@@ -84,7 +84,7 @@ def test_vllm_takes_whole_gpus_and_the_third_is_unplaced() -> None:
 
 def test_llama_cpp_deployments_share_a_gpu_until_it_is_full() -> None:
     deployments = [{"name": f"s{i}", "model": "Qwen/Qwen3-4B", "quant": "Q4_K_M"} for i in range(3)]
-    document, _ = compute_plan({"ws": host("rtx-3090")}, deployments)
+    document, _unused = compute_plan({"ws": host("rtx-3090")}, deployments)
     device = document["hosts"]["ws"]["devices"][0]
     assert [a["deployment"] for a in device["allocations"]] == ["s0", "s1", "s2"]
     assert device["used_bytes"] == sum(
@@ -102,7 +102,7 @@ def test_unplaced_reason_says_what_would_fit() -> None:
             "allow_cpu_offload": False,
         }
     ]
-    document, _ = compute_plan({"ws": host("rtx-3090")}, deployments)
+    document, _unused = compute_plan({"ws": host("rtx-3090")}, deployments)
     assert document["unplaced"][0]["reason"] == (
         "needs 142.2 GiB (llama.cpp, F16, 32k context x 1), the largest budget is 22.8 GiB on ws "
         "(1x NVIDIA GeForce RTX 3090); fits at Q3_K_M with 32k context with CPU offload"
@@ -115,7 +115,7 @@ def test_tensor_parallel_rejection_appears_in_the_reason() -> None:
         "kv_heads": 5, "head_dim": 256, "vocab_size": 32000, "max_context": 32768, "source": "test",
     }  # fmt: skip
     deployments = [{"name": "odd", "engine": "vllm", "quant": "AWQ", "model": odd_model, "context": 4096}]
-    document, _ = compute_plan({"ws": host("rtx-3090", 2)}, deployments)
+    document, _unused = compute_plan({"ws": host("rtx-3090", 2)}, deployments)
     reason = document["unplaced"][0]["reason"]
     assert "the largest budget is 43.2 GiB on ws (2x NVIDIA GeForce RTX 3090)" in reason
     assert "(tensor parallel 2 does not divide the 25 attention heads of test/odd)" in reason
@@ -123,7 +123,7 @@ def test_tensor_parallel_rejection_appears_in_the_reason() -> None:
 
 def test_cpu_offload_when_only_part_fits() -> None:
     deployments = [{"name": "big", "model": "meta-llama/Llama-3.3-70B-Instruct", "context": 8192}]
-    document, _ = compute_plan({"ws": host("rtx-3090")}, deployments)
+    document, _unused = compute_plan({"ws": host("rtx-3090")}, deployments)
     item = document["hosts"]["ws"]["deployments"][0]
     assert item["engine"] == "llama.cpp"
     assert 0 < item["gpu_layers"] < 80
@@ -142,9 +142,9 @@ def test_context_reduced_only_when_allowed() -> None:
         "quant": "Q4_K_M",
         "allow_cpu_offload": False,
     }
-    refused, _ = compute_plan({"ws": host("rtx-3090")}, [wanted])
+    refused, _unused = compute_plan({"ws": host("rtx-3090")}, [wanted])
     assert refused["unplaced"][0]["name"] == "r"
-    reduced, _ = compute_plan({"ws": host("rtx-3090")}, [{**wanted, "allow_context_reduction": True}])
+    reduced, _unused = compute_plan({"ws": host("rtx-3090")}, [{**wanted, "allow_context_reduction": True}])
     item = reduced["hosts"]["ws"]["deployments"][0]
     assert item["context"] == 10240
     assert item["requested_context"] == 40960
@@ -160,7 +160,7 @@ def test_ports_are_per_host_from_the_engine_default_upward_and_pins_are_kept() -
         {"name": "b", "model": "Qwen/Qwen3-0.6B", "quant": "Q8_0", "hosts": ["ws"], "port": 8080},
         {"name": "c", "model": "Qwen/Qwen3-0.6B", "quant": "Q8_0", "hosts": ["ws"]},
     ]
-    document, _ = compute_plan({"ws": host("rtx-3090")}, deployments)
+    document, _unused = compute_plan({"ws": host("rtx-3090")}, deployments)
     ports = {item["name"]: item["port"] for item in document["hosts"]["ws"]["deployments"]}
     assert ports == {"a": 8081, "b": 8080, "c": 8082}
 
@@ -180,7 +180,7 @@ def test_port_collision_is_an_input_error() -> None:
 
 def test_partial_placement_lists_the_missing_replica() -> None:
     wanted = {"name": "chat", "model": "Qwen/Qwen3-8B", "replicas": 2, "allow_partial_placement": True}
-    document, _ = compute_plan({"only": host("rtx-4090")}, [wanted])
+    document, _unused = compute_plan({"only": host("rtx-4090")}, [wanted])
     assert placed(document) == [("chat", "only", 0)]
     assert document["unplaced"][0]["replica"] == 1
     assert document["unplaced"][0]["reason"].startswith("fits on only only while its memory is free")
@@ -188,7 +188,7 @@ def test_partial_placement_lists_the_missing_replica() -> None:
 
 def test_pinned_hosts_are_respected() -> None:
     hostvars = {"a": host("rtx-5090", 1, 128), "b": host("rtx-3060", 1, 32)}
-    document, _ = compute_plan(hostvars, [{"name": "x", "model": "Qwen/Qwen3-4B", "hosts": ["b"]}])
+    document, _unused = compute_plan(hostvars, [{"name": "x", "model": "Qwen/Qwen3-4B", "hosts": ["b"]}])
     assert placed(document) == [("x", "b", 0)]
 
 
@@ -201,7 +201,7 @@ def test_apple_gets_mlx_and_gb10_gets_vllm_for_many_users() -> None:
         {"name": "m", "model": "Qwen/Qwen3-32B", "hosts": ["mac"]},
         {"name": "s", "model": "Qwen/Qwen3-8B", "concurrency": 4, "hosts": ["spark"]},
     ]
-    document, _ = compute_plan(hostvars, deployments)
+    document, _unused = compute_plan(hostvars, deployments)
     assert document["hosts"]["mac"]["deployments"][0]["engine"] == "mlx-lm"
     spark = document["hosts"]["spark"]["deployments"][0]
     assert spark["engine"] == "vllm"
@@ -210,7 +210,7 @@ def test_apple_gets_mlx_and_gb10_gets_vllm_for_many_users() -> None:
 
 def test_engine_that_lacks_the_kv_dtype_is_skipped() -> None:
     wanted = {"name": "q", "model": "Qwen/Qwen3-8B", "concurrency": 4, "kv_cache_dtype": "q8_0"}
-    document, _ = compute_plan({"srv": host("rtx-5090", 2, 256)}, [wanted])
+    document, _unused = compute_plan({"srv": host("rtx-5090", 2, 256)}, [wanted])
     item = document["hosts"]["srv"]["deployments"][0]
     # vLLM comes first for 4 users but has no q8_0 KV cache; llama.cpp does.
     assert (item["engine"], item["kv_cache_dtype"]) == ("llama.cpp", "q8_0")
@@ -219,24 +219,26 @@ def test_engine_that_lacks_the_kv_dtype_is_skipped() -> None:
 
 def test_gguf_pin_on_apple_falls_back_to_llama_cpp() -> None:
     hostvars = {"mac": {"sovereign_hardware_declared": {"gpus": [{"device": "m4-max"}], "memory_gib": 128}}}
-    document, _ = compute_plan(hostvars, [{"name": "g", "model": "Qwen/Qwen3-8B", "quant": "Q4_K_M"}])
+    document, _unused = compute_plan(hostvars, [{"name": "g", "model": "Qwen/Qwen3-8B", "quant": "Q4_K_M"}])
     item = document["hosts"]["mac"]["deployments"][0]
     assert (item["engine"], item["quant"], item["gpu_layers"], item["env"]) == ("llama.cpp", "Q4_K_M", 37, {})
 
 
 def test_single_user_on_gb10_gets_llama_cpp() -> None:
     hostvars = {"spark": {"sovereign_hardware_declared": {"gpus": [{"device": "gb10"}]}}}
-    document, _ = compute_plan(hostvars, [{"name": "one", "model": "Qwen/Qwen3-8B"}])
+    document, _unused = compute_plan(hostvars, [{"name": "one", "model": "Qwen/Qwen3-8B"}])
     assert document["hosts"]["spark"]["deployments"][0]["engine"] == "llama.cpp"
 
 
 def test_single_user_prefers_one_gpu_llama_cpp_and_fp8_pin_gets_tensor_parallel() -> None:
     # One user: llama.cpp on one GPU is tried first and fits Qwen3-32B at Q6_K. Pinning FP8 (a vLLM
     # format; 32.8 GB of weights) needs both GPUs: vLLM with tensor parallel 2.
-    document, _ = compute_plan({"srv": host("rtx-5090", 2, 256)}, [{"name": "s", "model": "Qwen/Qwen3-32B"}])
+    document, _unused = compute_plan(
+        {"srv": host("rtx-5090", 2, 256)}, [{"name": "s", "model": "Qwen/Qwen3-32B"}]
+    )
     item = document["hosts"]["srv"]["deployments"][0]
     assert (item["engine"], item["quant"], item["gpus"]) == ("llama.cpp", "Q6_K", [0])
-    pinned_quality, _ = compute_plan(
+    pinned_quality, _unused = compute_plan(
         {"srv": host("rtx-5090", 2, 256)}, [{"name": "s", "model": "Qwen/Qwen3-32B", "quant": "FP8"}]
     )
     item = pinned_quality["hosts"]["srv"]["deployments"][0]

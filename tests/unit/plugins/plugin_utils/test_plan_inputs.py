@@ -270,7 +270,7 @@ def test_catalog_extensions_add_an_inline_model_and_device() -> None:
         },
         "other": {**HOSTS["mac"], "sovereign_catalog_extensions": extensions},
     }
-    document, _ = compute_plan(hostvars, [{**CHAT, "hosts": ["lab"]}])
+    document, _unused = compute_plan(hostvars, [{**CHAT, "hosts": ["lab"]}])
     assert document["hosts"]["lab"]["hardware"]["gpus"][0]["device"] == "lab-48"
     assert document["hosts"]["lab"]["deployments"][0]["predicted_decode_tps"] is not None
 

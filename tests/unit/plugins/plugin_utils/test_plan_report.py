@@ -31,7 +31,7 @@ DEPLOYMENTS = [
 
 @pytest.fixture(name="document")
 def fixture_document() -> dict[str, Any]:
-    document, _ = compute_plan(HOSTVARS, DEPLOYMENTS)
+    document, _unused = compute_plan(HOSTVARS, DEPLOYMENTS)
     return document
 
 
@@ -94,8 +94,6 @@ def test_svg_bars_fill_exactly_the_bar_width(document: dict[str, Any]) -> None:
 
 
 def test_svg_escapes_names() -> None:
-    document = {
-        "hosts": {"a<b": {"devices": [{"id": "pool", "name": "R&D", "capacity_bytes": 1, "free_bytes": 1,
-                                         "allocations": []}]}}
-    }  # fmt: skip
+    device = {"id": "pool", "name": "R&D", "capacity_bytes": 1, "free_bytes": 1, "allocations": []}
+    document = {"hosts": {"a<b": {"devices": [device]}}}
     ElementTree.fromstring(plan_svg(document))
