@@ -44,7 +44,7 @@ ATTENTION_OPTIONAL = ("sliding_window", "sliding_layers", "linear_layers", "kv_l
 MOE_REQUIRED = ("experts", "experts_active")
 MOE_OPTIONAL = ("shared_experts",)
 QUANT_REQUIRED = ("format", "engines", "bits_per_weight", "quality", "vendors", "source")
-QUANT_OPTIONAL = ("min_compute_capability",)
+QUANT_OPTIONAL = ("min_compute_capability", "models")
 ENGINE_REQUIRED = ("version", "formats", "vendors", "default_port", "source")
 ENGINE_OPTIONAL = ("tuning",)
 
@@ -125,6 +125,8 @@ class QuantSpec:
     min_compute_capability: str | None
     vendors: tuple[str, ...]
     source: str
+    # Models with published checkpoints in this format; empty means any model can be converted.
+    models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,7 @@ def parse_quantization(
         min_compute_capability=reader.compute_capability("min_compute_capability"),
         vendors=reader.text_list("vendors", VENDORS),
         source=reader.text("source", source_default),
+        models=reader.text_list("models"),
     )
 
 

@@ -158,6 +158,7 @@ class FitSearch:
             capability,
             pinned=self.request.quant,
             is_moe=self.request.model.moe is not None,
+            model_id=self.request.model.id,
         )
         self._quant_lists[key] = quants
         return quants

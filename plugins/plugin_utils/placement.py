@@ -247,7 +247,13 @@ def _need_text(request: DeploymentRequest, state: HostState, catalog: Catalog) -
     engine = catalog.engines[attempt.engine]
     capability = host.gpus[0].compute_capability if host.gpus else None
     quants = quant_choice.candidates(
-        catalog, engine, host.vendor, capability, pinned=request.quant, is_moe=request.model.moe is not None
+        catalog,
+        engine,
+        host.vendor,
+        capability,
+        pinned=request.quant,
+        is_moe=request.model.moe is not None,
+        model_id=request.model.id,
     )
     if not quants:
         return f"no quantization runs with {engine.id} on {host.vendor}"

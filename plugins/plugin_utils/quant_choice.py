@@ -28,11 +28,22 @@ MOE_ONLY_SUFFIX = "_MOE"
 
 
 def unsupported_reason(
-    quant: QuantSpec, engine: EngineSpec, vendor: str, capability: str | None, is_moe: bool = True
+    quant: QuantSpec,
+    engine: EngineSpec,
+    vendor: str,
+    capability: str | None,
+    *,
+    is_moe: bool = True,
+    model_id: str | None = None,
 ) -> str | None:
     """Why ``quant`` cannot run with ``engine`` on a ``vendor`` device; None when it can."""
     if quant.id.upper().endswith(MOE_ONLY_SUFFIX) and not is_moe:
         return f"{quant.id} applies to mixture-of-experts models only"
+    if quant.models and model_id is not None and model_id not in quant.models:
+        return (
+            f"{quant.id} checkpoints are published for {', '.join(quant.models)} only; add {model_id} to "
+            f"quantizations.{quant.id}.models in sovereign_catalog_extensions if you have one"
+        )
     if quant.format not in engine.formats or engine.id not in quant.engines:
         return f"{engine.id} does not load {quant.id} (engines for {quant.id}: {', '.join(quant.engines)})"
     if vendor not in quant.vendors:
@@ -56,7 +67,13 @@ def candidates(
     *,
     pinned: str | None = None,
     is_moe: bool = True,
+    model_id: str | None = None,
 ) -> list[QuantSpec]:
     """Quantizations ``engine`` can use on this device, best first; only ``pinned`` when given."""
     pool = [catalog.quantizations[pinned]] if pinned else list(catalog.quantizations.values())
-    return ranked(q for q in pool if unsupported_reason(q, engine, vendor, capability, is_moe) is None)
+    usable = (
+        q
+        for q in pool
+        if unsupported_reason(q, engine, vendor, capability, is_moe=is_moe, model_id=model_id) is None
+    )
+    return ranked(usable)

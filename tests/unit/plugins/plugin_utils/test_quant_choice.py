@@ -4,13 +4,24 @@
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import QuantSpec, load_catalog
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
+    CatalogError,
+    QuantSpec,
+    load_catalog,
+)
 from ansible_collections.sovereign.stack.plugins.plugin_utils.quant_choice import (
     candidates,
     capability_tuple,
     ranked,
     unsupported_reason,
 )
+
+CATALOGS = Path(__file__).resolve().parents[4] / "catalogs"
+RAW_MXFP4 = yaml.safe_load((CATALOGS / "quantizations.yml").read_text())["quantizations"]["MXFP4"]
 
 
 def quant(quant_id: str, quality: float, bits: float) -> QuantSpec:
@@ -71,3 +82,24 @@ def test_pinned_candidate_only() -> None:
     engine = catalog.engines["llama.cpp"]
     assert [q.id for q in candidates(catalog, engine, "cpu", None, pinned="Q4_K_M")] == ["Q4_K_M"]
     assert candidates(catalog, engine, "cpu", None, pinned="AWQ") == []
+
+
+def test_mxfp4_checkpoints_exist_for_gpt_oss_only() -> None:
+    catalog = load_catalog()
+    vllm = catalog.engines["vllm"]
+    mxfp4 = catalog.quantizations["MXFP4"]
+    assert unsupported_reason(mxfp4, vllm, "nvidia", "9.0", model_id="openai/gpt-oss-120b") is None
+    reason = unsupported_reason(mxfp4, vllm, "nvidia", "9.0", is_moe=False, model_id="Qwen/Qwen3-32B")
+    assert reason is not None
+    assert "openai/gpt-oss-20b, openai/gpt-oss-120b only" in reason
+    assert "quantizations.MXFP4.models" in reason
+    dense = candidates(catalog, vllm, "nvidia", "9.0", is_moe=False, model_id="Qwen/Qwen3-32B")
+    assert "MXFP4" not in [q.id for q in dense]
+    gpt_oss = candidates(catalog, vllm, "nvidia", "9.0", model_id="openai/gpt-oss-20b")
+    assert "MXFP4" in [q.id for q in gpt_oss]
+
+
+def test_models_restriction_is_validated_like_other_lists(tmp_path: Path) -> None:
+    extension = {"quantizations": {"MXFP4": {**RAW_MXFP4, "models": ["openai/gpt-oss-20b", 7]}}}
+    with pytest.raises(CatalogError, match=r"quantizations\.MXFP4\.models\[1\]: expected a non-empty string"):
+        load_catalog(extension)
