@@ -38,7 +38,7 @@ MODEL_REQUIRED = (
     "max_context",
     "source",
 )
-MODEL_OPTIONAL = ("params_active_b", "tie_embeddings", "attention", "moe")
+MODEL_OPTIONAL = ("params_active_b", "tie_embeddings", "attention", "moe", "quantizations")
 ATTENTION_REQUIRED = ("kind",)
 ATTENTION_OPTIONAL = ("sliding_window", "sliding_layers", "linear_layers", "kv_lora_rank", "qk_rope_head_dim")
 MOE_REQUIRED = ("experts", "experts_active")
@@ -111,6 +111,8 @@ class ModelSpec:
     attention: AttentionSpec
     moe: MoeSpec | None
     source: str
+    # Quantization ids this model is published in; empty means any (it can be converted locally).
+    quantizations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ def parse_model(
         attention=_parse_attention(reader.mapping("attention"), reader.path("attention"), layers),
         moe=_parse_moe(reader.mapping("moe"), reader.path("moe")),
         source=reader.text("source", source_default),
+        quantizations=reader.text_list("quantizations"),
     )
 
 

@@ -157,8 +157,7 @@ class FitSearch:
             vendor,
             capability,
             pinned=self.request.quant,
-            is_moe=self.request.model.moe is not None,
-            model_id=self.request.model.id,
+            model=self.request.model,
         )
         self._quant_lists[key] = quants
         return quants

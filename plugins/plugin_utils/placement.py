@@ -252,8 +252,7 @@ def _need_text(request: DeploymentRequest, state: HostState, catalog: Catalog) -
         host.vendor,
         capability,
         pinned=request.quant,
-        is_moe=request.model.moe is not None,
-        model_id=request.model.id,
+        model=request.model,
     )
     if not quants:
         return f"no quantization runs with {engine.id} on {host.vendor}"

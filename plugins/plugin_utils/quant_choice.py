@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, EngineSpec, QuantSpec
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
+    Catalog,
+    EngineSpec,
+    ModelSpec,
+    QuantSpec,
+)
 
 
 def capability_tuple(capability: str | None) -> tuple[int, ...]:
@@ -33,17 +38,13 @@ def unsupported_reason(
     vendor: str,
     capability: str | None,
     *,
-    is_moe: bool = True,
-    model_id: str | None = None,
+    model: ModelSpec | None = None,
 ) -> str | None:
-    """Why ``quant`` cannot run with ``engine`` on a ``vendor`` device; None when it can."""
-    if quant.id.upper().endswith(MOE_ONLY_SUFFIX) and not is_moe:
-        return f"{quant.id} applies to mixture-of-experts models only"
-    if quant.models and model_id is not None and model_id not in quant.models:
-        return (
-            f"{quant.id} checkpoints are published for {', '.join(quant.models)} only; add {model_id} to "
-            f"quantizations.{quant.id}.models in sovereign_catalog_extensions if you have one"
-        )
+    """Why ``quant`` cannot run with ``engine`` on a ``vendor`` device (for ``model``); None when it can."""
+    if model is not None:
+        reason = _model_reason(quant, model)
+        if reason:
+            return reason
     if quant.format not in engine.formats or engine.id not in quant.engines:
         return f"{engine.id} does not load {quant.id} (engines for {quant.id}: {', '.join(quant.engines)})"
     if vendor not in quant.vendors:
@@ -51,6 +52,23 @@ def unsupported_reason(
     minimum = quant.min_compute_capability
     if minimum and vendor == "nvidia" and capability_tuple(capability) < capability_tuple(minimum):
         return f"{quant.id} needs compute capability {minimum}, the GPU has {capability}"
+    return None
+
+
+def _model_reason(quant: QuantSpec, model: ModelSpec) -> str | None:
+    """Why ``model`` has no ``quant`` checkpoint; None when it may have one."""
+    if quant.id.upper().endswith(MOE_ONLY_SUFFIX) and model.moe is None:
+        return f"{quant.id} applies to mixture-of-experts models only"
+    if model.quantizations and quant.id not in model.quantizations:
+        return (
+            f"{model.id} is published as {', '.join(model.quantizations)} only "
+            f"(models.{model.id}.quantizations)"
+        )
+    if quant.models and model.id not in quant.models:
+        return (
+            f"{quant.id} checkpoints are published for {', '.join(quant.models)} only; add {model.id} to "
+            f"quantizations.{quant.id}.models in sovereign_catalog_extensions if you have one"
+        )
     return None
 
 
@@ -66,14 +84,9 @@ def candidates(
     capability: str | None,
     *,
     pinned: str | None = None,
-    is_moe: bool = True,
-    model_id: str | None = None,
+    model: ModelSpec | None = None,
 ) -> list[QuantSpec]:
     """Quantizations ``engine`` can use on this device, best first; only ``pinned`` when given."""
     pool = [catalog.quantizations[pinned]] if pinned else list(catalog.quantizations.values())
-    usable = (
-        q
-        for q in pool
-        if unsupported_reason(q, engine, vendor, capability, is_moe=is_moe, model_id=model_id) is None
-    )
+    usable = (q for q in pool if unsupported_reason(q, engine, vendor, capability, model=model) is None)
     return ranked(usable)

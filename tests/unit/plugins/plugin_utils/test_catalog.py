@@ -170,6 +170,7 @@ def test_shipped_yaml_uses_only_contract_keys() -> None:
         "attention",
         "moe",
         "source",
+        "quantizations",
     }
 
 

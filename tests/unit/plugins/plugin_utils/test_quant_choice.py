@@ -62,15 +62,24 @@ def test_engine_and_vendor_mismatches_are_explained() -> None:
 def test_moe_only_quantization_is_skipped_for_dense_models() -> None:
     catalog = load_catalog()
     engine = catalog.engines["llama.cpp"]
-    dense = [q.id for q in candidates(catalog, engine, "nvidia", "8.6", is_moe=False)]
-    moe = [q.id for q in candidates(catalog, engine, "nvidia", "8.6", is_moe=True)]
+    dense = [
+        q.id for q in candidates(catalog, engine, "nvidia", "8.6", model=catalog.models["Qwen/Qwen3-32B"])
+    ]
+    moe = [
+        q.id for q in candidates(catalog, engine, "nvidia", "8.6", model=catalog.models["Qwen/Qwen3-30B-A3B"])
+    ]
     assert "MXFP4_MOE" not in dense
     assert "MXFP4_MOE" in moe
 
 
 def test_candidates_for_vllm_on_ampere_start_with_bf16_and_exclude_fp8() -> None:
     catalog = load_catalog()
-    found = [q.id for q in candidates(catalog, catalog.engines["vllm"], "nvidia", "8.6", is_moe=False)]
+    found = [
+        q.id
+        for q in candidates(
+            catalog, catalog.engines["vllm"], "nvidia", "8.6", model=catalog.models["Qwen/Qwen3-32B"]
+        )
+    ]
     assert found[0] == "BF16"
     assert "FP8" not in found
     assert "NVFP4" not in found
@@ -88,14 +97,16 @@ def test_mxfp4_checkpoints_exist_for_gpt_oss_only() -> None:
     catalog = load_catalog()
     vllm = catalog.engines["vllm"]
     mxfp4 = catalog.quantizations["MXFP4"]
-    assert unsupported_reason(mxfp4, vllm, "nvidia", "9.0", model_id="openai/gpt-oss-120b") is None
-    reason = unsupported_reason(mxfp4, vllm, "nvidia", "9.0", is_moe=False, model_id="Qwen/Qwen3-32B")
+    assert (
+        unsupported_reason(mxfp4, vllm, "nvidia", "9.0", model=catalog.models["openai/gpt-oss-120b"]) is None
+    )
+    reason = unsupported_reason(mxfp4, vllm, "nvidia", "9.0", model=catalog.models["Qwen/Qwen3-32B"])
     assert reason is not None
     assert "openai/gpt-oss-20b, openai/gpt-oss-120b only" in reason
     assert "quantizations.MXFP4.models" in reason
-    dense = candidates(catalog, vllm, "nvidia", "9.0", is_moe=False, model_id="Qwen/Qwen3-32B")
+    dense = candidates(catalog, vllm, "nvidia", "9.0", model=catalog.models["Qwen/Qwen3-32B"])
     assert "MXFP4" not in [q.id for q in dense]
-    gpt_oss = candidates(catalog, vllm, "nvidia", "9.0", model_id="openai/gpt-oss-20b")
+    gpt_oss = candidates(catalog, vllm, "nvidia", "9.0", model=catalog.models["openai/gpt-oss-20b"])
     assert "MXFP4" in [q.id for q in gpt_oss]
 
 
@@ -103,3 +114,17 @@ def test_models_restriction_is_validated_like_other_lists(tmp_path: Path) -> Non
     extension = {"quantizations": {"MXFP4": {**RAW_MXFP4, "models": ["openai/gpt-oss-20b", 7]}}}
     with pytest.raises(CatalogError, match=r"quantizations\.MXFP4\.models\[1\]: expected a non-empty string"):
         load_catalog(extension)
+
+
+def test_gpt_oss_is_offered_only_in_its_published_formats() -> None:
+    catalog = load_catalog()
+    model = catalog.models["openai/gpt-oss-20b"]
+    llama_cpp = [
+        q.id for q in candidates(catalog, catalog.engines["llama.cpp"], "nvidia", "8.6", model=model)
+    ]
+    assert llama_cpp == ["MXFP4_MOE"]
+    q8 = catalog.quantizations["Q8_0"]
+    reason = unsupported_reason(q8, catalog.engines["llama.cpp"], "nvidia", "8.6", model=model)
+    assert reason == (
+        "openai/gpt-oss-20b is published as MXFP4, MXFP4_MOE only (models.openai/gpt-oss-20b.quantizations)"
+    )
