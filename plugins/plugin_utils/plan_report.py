@@ -281,15 +281,19 @@ SVG_COLOURS = (
 FREE_COLOUR = "#d9d9d9"
 ROW_HEIGHT = 34
 BAR_HEIGHT = 18
-LABEL_WIDTH = 330
+MIN_LABEL_WIDTH = 330
+# Average advance of a 12 px sans-serif character; the label column grows with the longest label.
+CHAR_WIDTH = 7
 BAR_WIDTH = 560
 
 
 def plan_svg(document: Mapping[str, Any]) -> str:
     """plan-memory.svg: one bar per device, full width = capacity, stacked weights, KV, overhead, free."""
     rows = [(host, device) for host, entry in document["hosts"].items() for device in entry["devices"]]
+    labels = [f"{host} {device['id']} ({device['name']})" for host, device in rows]
+    bar_x = max([MIN_LABEL_WIDTH] + [len(label) * CHAR_WIDTH + 20 for label in labels])
     height = 40 + ROW_HEIGHT * max(len(rows), 1) + 30
-    width = LABEL_WIDTH + BAR_WIDTH + 140
+    width = bar_x + BAR_WIDTH + 140
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
@@ -300,12 +304,11 @@ def plan_svg(document: Mapping[str, Any]) -> str:
         parts.append(f'<rect x="{legend_x}" y="10" width="12" height="12" fill="{colour}"/>')
         parts.append(f'<text x="{legend_x + 16}" y="20">{label}</text>')
         legend_x += 100
-    for row, (host, device) in enumerate(rows):
+    for row, ((_host, device), label) in enumerate(zip(rows, labels)):
         y = 40 + row * ROW_HEIGHT
-        label = escape(f"{host} {device['id']} ({device['name']})")
-        parts.append(f'<text x="10" y="{y + 13}">{label}</text>')
+        parts.append(f'<text x="10" y="{y + 13}">{escape(label)}</text>')
         capacity = max(device["capacity_bytes"], 1)
-        x = float(LABEL_WIDTH)
+        x = float(bar_x)
         for key, colour, name in SVG_COLOURS:
             for allocation in device["allocations"]:
                 share = allocation[key] / capacity * BAR_WIDTH
@@ -315,12 +318,12 @@ def plan_svg(document: Mapping[str, Any]) -> str:
                     f"<title>{title}</title></rect>"
                 )
                 x += share
-        free = max(LABEL_WIDTH + BAR_WIDTH - x, 0.0)
+        free = max(bar_x + BAR_WIDTH - x, 0.0)
         parts.append(
             f'<rect x="{x:.1f}" y="{y}" width="{free:.1f}" height="{BAR_HEIGHT}" fill="{FREE_COLOUR}"/>'
         )
         used = _gib(device["capacity_bytes"] - device["free_bytes"])
         capacity = _gib(device["capacity_bytes"])
-        parts.append(f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{y + 13}">{used} / {capacity} GiB</text>')
+        parts.append(f'<text x="{bar_x + BAR_WIDTH + 8}" y="{y + 13}">{used} / {capacity} GiB</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import pytest
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import (
     BAR_WIDTH,
-    LABEL_WIDTH,
+    MIN_LABEL_WIDTH,
     plan_markdown,
     plan_svg,
 )
@@ -85,7 +85,7 @@ def test_svg_bars_fill_exactly_the_bar_width(document: dict[str, Any]) -> None:
         if y == "10":
             continue
         rows[str(y)] = rows.get(str(y), 0.0) + float(str(rect.get("width")))
-        assert float(str(rect.get("x"))) >= LABEL_WIDTH
+        assert float(str(rect.get("x"))) >= MIN_LABEL_WIDTH
     assert len(rows) == 3  # two GPUs on ws, one pool on spark
     for total in rows.values():
         assert total == pytest.approx(BAR_WIDTH, abs=0.3)
@@ -97,3 +97,12 @@ def test_svg_escapes_names() -> None:
     device = {"id": "pool", "name": "R&D", "capacity_bytes": 1, "free_bytes": 1, "allocations": []}
     document = {"hosts": {"a<b": {"devices": [device]}}}
     ElementTree.fromstring(plan_svg(document))
+
+
+def test_svg_label_column_grows_with_the_longest_label() -> None:
+    long_name = "NVIDIA GeForce RTX 5080 Laptop GPU with a very long marketing name"
+    device = {"id": "gpu0", "name": long_name, "capacity_bytes": 10, "free_bytes": 10, "allocations": []}
+    root = ElementTree.fromstring(plan_svg({"hosts": {"laptop-5080": {"devices": [device]}}}))
+    label = f"laptop-5080 gpu0 ({long_name})"
+    bar = next(r for r in root.iter(f"{SVG}rect") if r.get("y") != "10")
+    assert float(str(bar.get("x"))) >= len(label) * 7 + 20 > MIN_LABEL_WIDTH
