@@ -59,10 +59,10 @@ sanity: venv
 	tests/harness/sanity.sh
 
 unit: venv
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/unit --junitxml=.build/junit-unit.xml
 
 integration: venv docker
-	$(BIN)/pytest -q -m integration tests/integration
+	$(BIN)/pytest -q -m integration tests/integration --junitxml=.build/junit-integration.xml
 
 molecule: venv images
 	@for s in $(SCENARIOS); do \
@@ -72,7 +72,7 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_plan.py
 
 test:
-	@rm -f .build/stage-times.txt
+	@rm -f .build/stage-times.txt .build/junit-*.xml
 	@$(STAGE) venv $(MAKE) --no-print-directory venv
 	@$(STAGE) lint $(MAKE) --no-print-directory lint
 	@$(STAGE) sanity $(MAKE) --no-print-directory sanity
@@ -82,6 +82,7 @@ test:
 	@$(MAKE) --no-print-directory molecule
 	@$(STAGE) bench-smoke $(BIN)/python tests/benchmarks/bench_plan.py --smoke
 	@echo "==> stage times"; cat .build/stage-times.txt
+	@$(BIN)/python tests/harness/junit_totals.py .build/junit-unit.xml .build/junit-integration.xml
 
 fast: lint unit
 
