@@ -53,7 +53,7 @@ def load_rules(path: Path = RULES_FILE) -> Mapping[str, Any]:
 
 
 def _version(text: str) -> tuple[int, int]:
-    major, _, minor = str(text).partition(".")
+    major, _dot, minor = str(text).partition(".")
     return int(major), int(minor or 0)
 
 
@@ -133,16 +133,16 @@ def kernel_module_flavour(
             "hosts with NVIDIA GPUs"
         )
     placed = [(gpu, *classify(gpu, rules)) for gpu in gpus]
-    names = tuple(dict.fromkeys(arch.name for _, arch, _ in placed))
-    min_branch = max(arch.min_branch for _, arch, _ in placed)
-    caps = [arch.max_branch for _, arch, _ in placed if arch.max_branch is not None]
+    names = tuple(dict.fromkeys(arch.name for _gpu, arch, _told_by in placed))
+    min_branch = max(arch.min_branch for _gpu, arch, _told_by in placed)
+    caps = [arch.max_branch for _gpu, arch, _told_by in placed if arch.max_branch is not None]
     max_branch = min(caps) if caps else None
-    candidates = [f for f in FLAVOURS if all(f in arch.flavours for _, arch, _ in placed)]
+    candidates = [f for f in FLAVOURS if all(f in arch.flavours for _gpu, arch, _told_by in placed)]
     basis = "; ".join(f"GPU {gpu.get('index')} {arch.name} ({how})" for gpu, arch, how in placed)
     if not candidates:
         raise DriverRuleError(
             f"no kernel module flavour drives every NVIDIA GPU of this host: {basis}; "
-            + ", ".join(f"{arch.name} needs {'/'.join(arch.flavours)}" for _, arch, _ in placed)
+            + ", ".join(f"{arch.name} needs {'/'.join(arch.flavours)}" for _gpu, arch, _told_by in placed)
             + ". Move the GPUs to separate hosts"
         )
     if requested != "auto":
@@ -154,7 +154,7 @@ def kernel_module_flavour(
         return FlavourDecision(
             requested, f"set by nvidia_kernel_module_flavour ({basis})", names, min_branch, max_branch
         )
-    recommended = [arch.recommended for _, arch, _ in placed]
+    recommended = [arch.recommended for _gpu, arch, _told_by in placed]
     flavour = "open" if "open" in candidates and all(r == "open" for r in recommended) else candidates[-1]
     if len(candidates) == 1:
         reason = f"{flavour} modules are the only ones that drive {', '.join(names)}"

@@ -104,5 +104,5 @@ def test_svg_label_column_grows_with_the_longest_label() -> None:
     device = {"id": "gpu0", "name": long_name, "capacity_bytes": 10, "free_bytes": 10, "allocations": []}
     root = ElementTree.fromstring(plan_svg({"hosts": {"laptop-5080": {"devices": [device]}}}))
     label = f"laptop-5080 gpu0 ({long_name})"
-    bar = next(r for r in root.iter(f"{SVG}rect") if r.get("y") != "10")
-    assert float(str(bar.get("x"))) >= len(label) * 7 + 20 > MIN_LABEL_WIDTH
+    first_bar = next(r for r in root.iter(f"{SVG}rect") if r.get("y") != "10")
+    assert float(str(first_bar.get("x"))) >= len(label) * 7 + 20 > MIN_LABEL_WIDTH
