@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""The rocm role's interface: defaults/main.yml and meta/argument_specs.yml agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+ROLE = REPO / "roles" / "rocm"
+
+
+def test_defaults_agree_with_argument_specs() -> None:
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    options = specs["main"]["options"]
+    assert set(defaults) == set(options)
+    for name, spec in options.items():
+        assert name.startswith("rocm_"), name
+        assert spec["default"] == defaults[name], name
+        assert spec["type"] in {"str", "bool", "int", "dict"}, name
+        assert spec["description"], name
+    verify = specs["verify"]["options"]
+    assert set(verify) == {"rocm_hardware"}
+    assert verify["rocm_hardware"]["default"] == defaults["rocm_hardware"]
+    assert defaults["rocm_repo_url"] == ""
+    assert defaults["rocm_engine_user"] == "sovereign-engine"
+
+
+def test_engine_user_default_is_the_engine_roles_account() -> None:
+    engine = yaml.safe_load((REPO / "roles" / "engine" / "defaults" / "main.yml").read_text())
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert defaults["rocm_engine_user"] == engine["engine_user"]
+
+
+def test_every_task_file_named_in_main_exists() -> None:
+    main = yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())
+    named = [
+        task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks") for task in main
+    ]
+    assert named == ["decide.yml", "configure.yml", "install.yml", "groups.yml", "kernel.yml", "verify.yml"]
+    assert all((ROLE / "tasks" / name).is_file() for name in named)
+
+
+def test_every_distribution_the_role_lists_has_its_vars_file() -> None:
+    platforms = yaml.safe_load((ROLE / "meta" / "main.yml").read_text())["galaxy_info"]["platforms"]
+    for platform in platforms:
+        names = yaml.safe_load((ROLE / "vars" / f"{platform['name']}.yml").read_text())
+        assert set(names) == {"__rocm_firmware_package", "__rocm_debian_components"}
