@@ -91,8 +91,8 @@ def summary(plan_file: Path) -> None:
     for item in plan.get("unplaced", []):
         print(f"  unplaced: {item['model']}: {item['reason']}")
     print(
-        "\n  Converged layers: hardware facts and the plan. The engine, Qdrant, gateway, TLS and\n"
-        "  firewall layers are not in site.yml yet, so nothing listens on the demo host."
+        "\n  Converged layers: hardware facts, the plan and base hardening. The engine, Qdrant, gateway,\n"
+        "  TLS and firewall layers are not in site.yml yet, so only sshd listens on the demo host."
     )
     print(f"  Plans: {OUTPUT}/example/plan.md, {OUTPUT}/demo/plan.md (and plan.json, plan-memory.svg)")
     print(f"  Shell on the demo host: docker exec -it {DEMO_HOST} bash; remove it: docker rm -f {DEMO_HOST}")
