@@ -8,7 +8,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements/test.txt | sha256sum | cut -c1-12)
+# Keyed on every requirements file the test venv reads (test.txt includes the gateway's).
+REQUIREMENTS := requirements/test.txt roles/mcp_gateway/files/requirements.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-12)
 STAGE := tests/harness/stage.sh
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -23,7 +25,7 @@ help:
 
 venv: $(STAMP) .build/collections/ansible_collections/sovereign/stack
 
-$(STAMP): requirements/test.txt
+$(STAMP): $(REQUIREMENTS)
 	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; \
@@ -52,6 +54,9 @@ lint: venv
 	@# Package mode: mypy follows our own imports between plugins instead of treating them as Any.
 	MYPYPATH=.build/collections $(BIN)/mypy -p ansible_collections.sovereign.stack.plugins.plugin_utils \
 	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter
+	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
+	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
+	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 
@@ -59,7 +64,7 @@ sanity: venv
 	tests/harness/sanity.sh
 
 unit: venv
-	$(BIN)/pytest -q tests/unit --junitxml=.build/junit-unit.xml
+	$(BIN)/pytest -q -m "not integration" tests/unit --junitxml=.build/junit-unit.xml
 
 integration: venv docker
 	$(BIN)/pytest -q -m integration tests/integration --junitxml=.build/junit-integration.xml
