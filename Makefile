@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Scenarios run in this order; each is a folder under molecule/ (molecule/_shared is not one).
 SCENARIOS ?= $(sort $(filter-out _shared,$(notdir $(wildcard molecule/*))))
 
-.PHONY: help venv lint sanity unit integration molecule images docker test fast demo plan bench clean
+.PHONY: help venv lint sanity unit integration molecule images opa docker test fast demo plan bench clean
 
 help:
 	@sed -n '2,5p' Makefile
@@ -47,6 +47,10 @@ images: docker
 	@tests/harness/base-image.sh bookworm
 	@tests/harness/base-image.sh trixie
 
+# The real OPA 1.4.2, built once per recipe from Debian sid's source package (shared apt cache).
+opa: docker
+	@tests/harness/build-opa.sh >/dev/null
+
 lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
@@ -66,8 +70,11 @@ sanity: venv
 unit: venv
 	$(BIN)/pytest -q -m "not integration" tests/unit --junitxml=.build/junit-unit.xml
 
-integration: venv docker
+integration: venv docker opa
 	$(BIN)/pytest -q -m integration tests/integration --junitxml=.build/junit-integration.xml
+	@# The gateway's real-OPA corpus lives beside its other tests (their conftest is its own, hence a
+	@# second run) and runs here, once OPA is built.
+	$(BIN)/pytest -q -m integration tests/unit/mcp_gateway --junitxml=.build/junit-gateway-opa.xml
 
 molecule: venv images
 	@for s in $(SCENARIOS); do \
@@ -83,11 +90,14 @@ test:
 	@$(STAGE) sanity $(MAKE) --no-print-directory sanity
 	@$(STAGE) unit $(MAKE) --no-print-directory unit
 	@$(STAGE) images $(MAKE) --no-print-directory images
+	@$(STAGE) opa $(MAKE) --no-print-directory opa
 	@$(STAGE) integration $(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory molecule
 	@$(STAGE) bench-smoke $(BIN)/python tests/benchmarks/bench_plan.py --smoke
+	@$(STAGE) bench-gateway-smoke $(BIN)/python tests/benchmarks/bench_gateway.py --smoke
 	@echo "==> stage times"; cat .build/stage-times.txt
-	@$(BIN)/python tests/harness/junit_totals.py .build/junit-unit.xml .build/junit-integration.xml
+	@$(BIN)/python tests/harness/junit_totals.py .build/junit-unit.xml .build/junit-integration.xml \
+	  .build/junit-gateway-opa.xml
 
 fast: lint unit
 

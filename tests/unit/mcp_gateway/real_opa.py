@@ -16,12 +16,21 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[3]
 POLICY_DIR = REPO_ROOT / "roles" / "opa" / "files" / "policies"
 OPA_GLOB = str(Path.home() / ".cache" / "sovereign-stack" / "opa" / "*" / "opa")
+BUILD_OPA = REPO_ROOT / "tests" / "harness" / "build-opa.sh"
 
 
 def find_opa() -> Path | None:
     """The cached ``opa`` binary, or None when no build is there (or the policy is missing)."""
     found = sorted(glob.glob(OPA_GLOB))
     return Path(found[-1]) if found and POLICY_DIR.is_dir() else None
+
+
+def build_opa() -> Path:
+    """The real ``opa`` binary from tests/harness/build-opa.sh (built once, then reused)."""
+    result = subprocess.run([str(BUILD_OPA)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"build-opa.sh failed:\n{result.stderr}")
+    return Path(result.stdout.strip().splitlines()[-1])
 
 
 class RealOpa:

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
 """The same adversarial corpus through the gateway with the REAL OPA server and the collection's
-policy (roles/opa/files/policies), instead of the decision double. Skipped when no cached OPA
-build exists (``~/.cache/sovereign-stack/opa/*/opa``)."""
+policy (roles/opa/files/policies), instead of the decision double. Marked ``integration``: it runs
+in make test's integration stage, which builds OPA first (tests/harness/build-opa.sh, Docker)."""
 
 from __future__ import annotations
 
@@ -22,13 +22,10 @@ from gateway_fixtures import (
     start_gateway,
     stop_gateway,
 )
-from real_opa import RealOpa, find_opa
+from real_opa import RealOpa, build_opa
 from test_gateway_adversarial import CASES, Case, check_case
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(find_opa() is None, reason="no cached OPA build (~/.cache/sovereign-stack/opa/*/opa)"),
-]
+pytestmark = pytest.mark.integration
 
 ESCAPES: list[str] = []
 RAN: list[str] = []
@@ -37,8 +34,7 @@ RAN: list[str] = []
 @pytest.fixture(scope="module")
 def real_opa(tmp_path_factory: pytest.TempPathFactory, layout: Layout) -> Iterator[RealOpa]:
     """``opa run --server`` with the collection's policy and the test clients as data."""
-    binary = find_opa()
-    assert binary is not None
+    binary = build_opa()
     server = RealOpa(
         binary, {**POLICY_DATA, "workspace_roots": [str(layout.workspace)]}, tmp_path_factory.mktemp("opa")
     )
