@@ -190,7 +190,7 @@ async def test_missing_or_wrong_token_is_401_before_mcp(
 
 
 async def test_sdk_client_with_a_wrong_token_cannot_connect(gateway: RunningGateway) -> None:
-    with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces the 401 as its own error type
+    with pytest.raises(Exception):  # noqa: B017 - the SDK raises its own error type for a refused request
         async with connect(gateway.url, "not-a-token") as client:
             await client.list_tools()
 
