@@ -68,6 +68,7 @@ sanity: venv
 	tests/harness/sanity.sh
 
 unit: venv
+	@tests/harness/ensure-host-tools.sh
 	$(BIN)/pytest -q -m "not integration" tests/unit --junitxml=.build/junit-unit.xml
 
 integration: venv docker opa
