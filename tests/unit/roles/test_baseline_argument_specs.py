@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""The baseline role's interface: defaults, argument specs, templates and kernel parameter data agree."""
+"""The baseline role's interface beyond the checks every role gets (test_role_interfaces.py):
+switches, forwarding, templates and kernel parameter data."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "baseline"
@@ -22,36 +22,6 @@ def load(relative: str) -> Any:
 DEFAULTS: dict[str, Any] = load("defaults/main.yml")
 OPTIONS: dict[str, Any] = load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
 INTERNAL: dict[str, Any] = load("vars/main.yml")
-
-
-def test_every_default_is_specified_and_every_option_has_a_default() -> None:
-    assert set(DEFAULTS) == set(OPTIONS)
-    assert len(OPTIONS) == 54
-
-
-@pytest.mark.parametrize("name", sorted(OPTIONS))
-def test_option_default_type_and_description_agree_with_defaults(name: str) -> None:
-    spec = OPTIONS[name]
-    assert name.startswith("baseline_")
-    assert spec.get("default") == DEFAULTS[name]
-    assert spec["type"] in {"bool", "int", "str", "list", "dict", "path"}
-    assert spec["description"], name
-    if spec["type"] == "list":
-        assert spec["elements"] in {"str", "dict"}
-
-
-@pytest.mark.parametrize(
-    "name", sorted(n for n, s in OPTIONS.items() if s["type"] == "bool" and "{{" not in str(DEFAULTS[n]))
-)
-def test_boolean_defaults_are_booleans(name: str) -> None:
-    assert isinstance(DEFAULTS[name], bool)
-
-
-@pytest.mark.parametrize(
-    "name", sorted(n for n, s in OPTIONS.items() if "choices" in s and DEFAULTS[n] is not None)
-)
-def test_defaults_are_among_the_choices(name: str) -> None:
-    assert DEFAULTS[name] in OPTIONS[name]["choices"]
 
 
 def test_every_group_has_its_own_switch() -> None:
@@ -125,9 +95,3 @@ def test_templates_mirror_destinations_and_start_with_ansible_managed() -> None:
     for template in templates:
         assert template.read_text().startswith("{{ ansible_managed | comment"), template
         assert template.relative_to(ROLE / "templates").parts[0] == "etc", template
-
-
-def test_every_documented_option_appears_in_the_role_doc() -> None:
-    doc = (ROLE.parents[1] / "docs" / "roles" / "baseline.md").read_text()
-    missing = [name for name in OPTIONS if f"`{name}`" not in doc]
-    assert missing == []

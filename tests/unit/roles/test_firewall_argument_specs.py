@@ -1,13 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""The firewall role's interface: defaults, argument specs and the role doc agree."""
+"""The firewall role's interface beyond the checks every role gets (test_role_interfaces.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "firewall"
@@ -20,25 +19,6 @@ def load(relative: str) -> Any:
 
 DEFAULTS: dict[str, Any] = load("defaults/main.yml")
 OPTIONS: dict[str, Any] = load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-
-
-def test_every_default_is_specified_and_every_option_has_a_default() -> None:
-    assert set(DEFAULTS) == set(OPTIONS)
-    assert len(OPTIONS) == 17
-
-
-@pytest.mark.parametrize("name", sorted(OPTIONS))
-def test_option_default_type_and_description_agree_with_defaults(name: str) -> None:
-    spec = OPTIONS[name]
-    assert name.startswith("firewall_")
-    assert spec.get("default") == DEFAULTS[name]
-    assert spec["type"] in {"bool", "int", "str", "list", "dict", "path"}
-    assert spec["description"], name
-    if spec["type"] == "list":
-        assert spec["elements"] in {"str", "int", "dict"}
-        assert isinstance(DEFAULTS[name], list)
-    if spec["type"] == "int":
-        assert isinstance(DEFAULTS[name], int)
 
 
 def test_mirror_entries_are_specified() -> None:
@@ -66,9 +46,3 @@ def test_templates_mirror_destinations_and_start_with_ansible_managed() -> None:
     ]
     for template in templates:
         assert template.read_text().startswith("{{ ansible_managed | comment"), template
-
-
-def test_every_option_appears_in_the_role_doc() -> None:
-    doc = (ROLE.parents[1] / "docs" / "roles" / "firewall.md").read_text()
-    missing = [name for name in OPTIONS if f"`{name}`" not in doc]
-    assert missing == []
