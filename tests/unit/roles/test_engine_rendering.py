@@ -16,6 +16,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
 from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import LaunchInput, launch
+from systemd_unit import directives
 
 REPO = Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "engine"
@@ -102,16 +103,6 @@ def render(template: Path, item: dict[str, Any], **extra: Any) -> str:
     variables.update(extra)
     templar = Templar(loader=DataLoader(), variables=variables)
     return str(templar.template(trust_as_template(template.read_text())))
-
-
-def directives(unit: str) -> dict[str, list[str]]:
-    """Every ``Key=value`` of the unit, values in order of appearance."""
-    found: dict[str, list[str]] = {}
-    for line in unit.splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, value = line.split("=", 1)
-            found.setdefault(key, []).append(value)
-    return found
 
 
 def systemd_words(value: str) -> list[str]:

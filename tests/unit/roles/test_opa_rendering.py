@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+from systemd_unit import directives
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "opa"
 TEMPLATES = ROLE / "templates" / "etc"
@@ -30,16 +31,6 @@ def render(template: str, **overrides: Any) -> str:
     variables.update(overrides)
     templar = Templar(loader=DataLoader(), variables=variables)
     return str(templar.template(trust_as_template((TEMPLATES / template).read_text())))
-
-
-def directives(unit: str) -> dict[str, list[str]]:
-    """Every ``Key=value`` of the unit (continuation lines joined), values in order of appearance."""
-    found: dict[str, list[str]] = {}
-    for line in unit.replace("\\\n", " ").splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, value = line.split("=", 1)
-            found.setdefault(key, []).append(value)
-    return found
 
 
 def test_default_unit_serves_the_active_policies_on_loopback_only() -> None:

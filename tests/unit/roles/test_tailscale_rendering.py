@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+from systemd_unit import directives
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "tailscale"
 TEMPLATES = ROLE / "templates" / "etc"
@@ -35,15 +36,6 @@ def render(template: str, **overrides: Any) -> str:
 
 def evaluate(name: str, **overrides: Any) -> Any:
     return _templar(**overrides).template(trust_as_template("{{ " + name + " }}"))
-
-
-def directives(unit: str) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for line in unit.splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, value = line.split("=", 1)
-            found.setdefault(key, []).append(value)
-    return found
 
 
 def test_tailscaled_runs_with_upstreams_flags() -> None:

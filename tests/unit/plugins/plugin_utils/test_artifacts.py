@@ -138,7 +138,7 @@ def test_select_rejects_unknown_names_listing_the_catalog() -> None:
     catalog = load_catalog()
     assert [spec.name for spec in select(catalog, ["opa", "qdrant", "opa"])] == ["opa", "qdrant"]
     with pytest.raises(
-        ArtifactError, match=r"unknown artifact\(s\) 'qdrnat'; the catalog has: .*ollama, opa, qdrant"
+        ArtifactError, match=r"unknown artifact\(s\) 'qdrnat'; the catalog has: .*ollama, opa, (pywheel-[a-z0-9-]+, )*qdrant"
     ):
         select(catalog, ["qdrnat"])
 
