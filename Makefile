@@ -15,8 +15,12 @@ STAGE := tests/harness/stage.sh
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-# Scenarios run in this order; each is a folder under molecule/ (molecule/_shared is not one).
-SCENARIOS ?= $(sort $(filter-out _shared,$(notdir $(wildcard molecule/*))))
+# Every folder under molecule/ is a scenario (molecule/_shared is not one). They run in
+# MOLECULE_JOBS lanes (tests/harness/molecule-lanes.sh), the longest first, then the rest by name.
+ALL_SCENARIOS := $(sort $(filter-out _shared,$(notdir $(wildcard molecule/*))))
+LONGEST_SCENARIOS := $(filter $(ALL_SCENARIOS),baseline agent_layer firewall tailscale backup opa)
+SCENARIOS ?= $(LONGEST_SCENARIOS) $(filter-out $(LONGEST_SCENARIOS),$(ALL_SCENARIOS))
+MOLECULE_JOBS ?= 2
 
 .PHONY: help venv lint sanity unit integration molecule images opa docker test fast demo plan bench clean
 
@@ -61,6 +65,8 @@ lint: venv
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
+	$(BIN)/mypy --strict roles/backup/files/sovereign_backup.py roles/health_probe/files/sovereign_health_probe.py \
+	  tests/unit/backup tests/unit/health_probe
 	$(BIN)/mypy --strict roles/tailscale/files/usr/local/libexec/sovereign_tailnet_address_wait.py \
 	  tests/standins/tailscale_standin tests/unit/roles/test_tailscale_address_wait.py tests/unit/roles/test_tailscale_standin.py
 	$(BIN)/ansible-lint --profile production
@@ -80,8 +86,7 @@ integration: venv docker opa
 	$(BIN)/pytest -q -m integration tests/unit/mcp_gateway --junitxml=.build/junit-gateway-opa.xml
 
 molecule: venv images
-	@for s in $(SCENARIOS); do \
-	  $(STAGE) "molecule:$$s" $(BIN)/molecule test -s $$s || exit 1; done
+	@MOLECULE_JOBS=$(MOLECULE_JOBS) MOLECULE_BIN=$(BIN)/molecule tests/harness/molecule-lanes.sh $(SCENARIOS)
 
 bench: venv
 	$(BIN)/python tests/benchmarks/bench_plan.py
