@@ -91,8 +91,9 @@ def summary(plan_file: Path) -> None:
     for item in plan.get("unplaced", []):
         print(f"  unplaced: {item['model']}: {item['reason']}")
     print(
-        "\n  Converged layers: hardware facts, the plan and base hardening. The engine, Qdrant, gateway,\n"
-        "  TLS and firewall layers are not in site.yml yet, so only sshd listens on the demo host."
+        "\n  Converged layers: hardware facts, the plan and base hardening (sovereign_layers in\n"
+        "  inventories/demo/hosts.yml). The engine, agent, tailnet, TLS and firewall layers need the\n"
+        "  artifact cache filled and a tailnet, so only sshd listens on the demo host."
     )
     print(f"  Plans: {OUTPUT}/example/plan.md, {OUTPUT}/demo/plan.md (and plan.json, plan-memory.svg)")
     print(f"  Shell on the demo host: docker exec -it {DEMO_HOST} bash; remove it: docker rm -f {DEMO_HOST}")
