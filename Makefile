@@ -61,7 +61,8 @@ lint: venv
 	$(BIN)/ruff format --check .
 	@# Package mode: mypy follows our own imports between plugins instead of treating them as Any.
 	MYPYPATH=.build/collections $(BIN)/mypy -p ansible_collections.sovereign.stack.plugins.plugin_utils \
-	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter
+	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter \
+	  -p ansible_collections.sovereign.stack.plugins.test
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
