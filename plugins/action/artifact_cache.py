@@ -27,6 +27,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import (
     platform_key,
     select,
 )
+from ansible_collections.sovereign.stack.plugins.plugin_utils.play_settings import setting
 
 display = Display()
 
@@ -69,7 +70,10 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # Ansible ships no type i
         result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         _validation, args = self.validate_argument_spec(ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE)
-        settings = {option: self._setting(args, option, task_vars) for option in VARIABLE_DEFAULTS}
+        settings = {
+            option: setting(args, option, task_vars, VARIABLE_DEFAULTS, self._templar)
+            for option in VARIABLE_DEFAULTS
+        }
         feedback = Feedback(say=display.display, detail=display.v)
         cache = ArtifactCache(settings["cache_dir"], feedback=feedback)
         result["cache_dir"] = str(cache.root)
@@ -102,17 +106,6 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # Ansible ships no type i
             f"{len(report.cached)} already in cache ({cache.root})"
         )
         return result
-
-    def _setting(self, args: Mapping[str, Any], option: str, task_vars: Mapping[str, Any]) -> Any:
-        """The option if given, else its play variable (templated), else the built-in default."""
-        if args.get(option) is not None:
-            return args[option]
-        variable, default = VARIABLE_DEFAULTS[option]
-        if variable in task_vars:
-            value = self._templar.template(task_vars[variable])
-            if value is not None:
-                return value
-        return default
 
     def _seed(
         self, cache: ArtifactCache, catalog: Mapping[str, ArtifactSpec], seed_dir: str
