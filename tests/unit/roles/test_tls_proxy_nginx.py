@@ -67,11 +67,24 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tls_proxy_port": 443,
     },
     "tailnet_modern": {"tls_proxy_listen_addresses": ["100.100.1.1"], "tls_proxy_profile": "modern"},
+    "tailnet_fallbacks": {
+        "tls_proxy_listen_addresses": ["100.100.1.1"],
+        "tls_proxy_locations": [
+            {
+                "path": "/v1/",
+                "upstream": "http://127.0.0.1:8000",
+                "fallbacks": [
+                    {"url": "https://100.100.1.2", "name": "b.ts.net"},
+                    {"url": "https://[fd7a:115c:a1e0:0::3]:8443/"},
+                ],
+            }
+        ],
+    },
 }
 
 # nginx -t binds the listen addresses: these variants' tailnet addresses do not exist here, and
 # broken_upstream must fail.
-RENDER_ONLY = {"broken_upstream", "tailnet", "tailnet_modern"}
+RENDER_ONLY = {"broken_upstream", "tailnet", "tailnet_modern", "tailnet_fallbacks"}
 
 
 def _free_port() -> int:
@@ -327,6 +340,22 @@ def test_listen_lines_are_the_addresses_only_with_ipv6_in_brackets(rendered: dic
     assert "server_tokens off;" in conf
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf
     assert "ssl_ecdh_curve X25519:prime256v1:secp384r1;" in conf
+
+
+def test_fallbacks_are_tried_in_order_each_checked_for_its_own_name(rendered: dict[str, Proxy]) -> None:
+    conf = rendered["tailnet_fallbacks"].text
+    local, first, second = conf.split("location /v1/ ", 1)[1].split("location @")
+    assert "error_page 502 503 504 = @sovereign_fallback_0_0;" in local
+    assert first.startswith("sovereign_fallback_0_0 {")
+    assert "proxy_pass https://100.100.1.2:443;" in first and "proxy_ssl_name b.ts.net;" in first
+    assert "proxy_ssl_server_name on;" in first, "SNI for a name"
+    assert "error_page 502 503 504 = @sovereign_fallback_0_1;" in first
+    assert "proxy_pass https://[fd7a:115c:a1e0::3]:8443;" in second
+    assert "proxy_ssl_name fd7a:115c:a1e0::3;" in second and "error_page" not in second
+    assert "proxy_ssl_server_name" not in second, "no SNI for an address (RFC 6066)"
+    for hop in (first, second):
+        assert "proxy_ssl_verify on;" in hop and 'if ($sovereign_client = "fleet")' in hop
+    assert "limit_req_zone $sovereign_rate_key" in conf
 
 
 def test_modern_sets_tls13_only_and_no_tls12_cipher_list(rendered: dict[str, Proxy]) -> None:

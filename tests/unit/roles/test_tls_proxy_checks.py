@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""The tls_proxy role's checks of the fallbacks and the fleet client (tasks/preflight.yml).
+
+One ``ansible-playbook`` run on localhost: each case is an inventory host of its own with the
+same good variables but one change, so the good one passes and every bad one stops, with a
+message that names the variable, the value and what is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+PLAYBOOK = """
+- name: Check the variables as the role does
+  hosts: all
+  gather_facts: true
+  gather_subset: ["!all", "!min", "network"]
+  tasks:
+    - name: Run the role's checks
+      ansible.builtin.include_role:
+        name: sovereign.stack.tls_proxy
+        tasks_from: preflight
+"""
+# The host's own first address: the checks refuse listen addresses the host does not have.
+OWN = "{{ ansible_facts['all_ipv4_addresses'] | first }}"
+PEER = {"url": "https://100.64.0.2", "name": "b.tail1234.ts.net"}
+LOCATION = "tls_proxy_locations entry /v1/ has fallbacks entry"
+
+
+def _location(*fallbacks: Any, **extra: Any) -> list[dict[str, Any]]:
+    return [{"path": "/v1/", "upstream": "http://127.0.0.1:8000", "fallbacks": list(fallbacks), **extra}]
+
+
+GOOD: dict[str, Any] = {
+    "tls_proxy_listen_addresses": [OWN],
+    "tls_proxy_clients": ["alice"],
+    "tls_proxy_locations": _location(PEER, {"url": "https://[fd7a:115c:a1e0::2]:8443/"}),
+}
+
+# case -> (overrides of GOOD, text the failure must contain)
+BAD: dict[str, tuple[dict[str, Any], str]] = {
+    "http": (
+        {"tls_proxy_locations": _location({"url": "http://100.64.0.2"})},
+        f'{LOCATION} {{"url": "http://100.64.0.2"}}',
+    ),
+    "loopback": (
+        {"tls_proxy_locations": _location({"url": "https://127.0.0.1"})},
+        "never a wildcard, a loopback",
+    ),
+    "wildcard": ({"tls_proxy_locations": _location({"url": "https://0.0.0.0"})}, '"https://0.0.0.0"'),
+    "ipv6_wildcard": ({"tls_proxy_locations": _location({"url": "https://[::]"})}, '"https://[::]"'),
+    "itself": ({"tls_proxy_locations": _location({"url": f"https://{OWN}"})}, "one of this host's"),
+    "path": (
+        {"tls_proxy_locations": _location({"url": "https://100.64.0.2/v1/"})},
+        '"https://100.64.0.2/v1/"',
+    ),
+    "port": ({"tls_proxy_locations": _location({"url": "https://100.64.0.2:70000"})}, "port 1 to 65535"),
+    "dns_name": (
+        {"tls_proxy_locations": _location({"url": "https://b.ts.net"})},
+        "an IPv4 address or a bracketed",
+    ),
+    "bad_name": ({"tls_proxy_locations": _location({"url": PEER["url"], "name": "b ts"})}, '"name": "b ts"'),
+    "twice": ({"tls_proxy_locations": _location(PEER, PEER)}, "each URL once per location"),
+    "not_a_mapping": (
+        {"tls_proxy_locations": _location("https://100.64.0.2")},
+        f'{LOCATION} "https://100.64.0.2"',
+    ),
+    "upstream_auth": (
+        {"tls_proxy_locations": _location(PEER, auth="upstream")},
+        'auth "proxy" (now "upstream")',
+    ),
+    "certificates": (
+        {"tls_proxy_auth": "client_certificate", "tls_proxy_clients": []},
+        'tls_proxy_auth "bearer" (now "client_certificate")',
+    ),
+    "no_fleet_client": ({"tls_proxy_fleet_client": ""}, 'tls_proxy_fleet_client (now "")'),
+    "fleet_is_a_client": (
+        {"tls_proxy_clients": ["alice", "fleet"]},
+        'tls_proxy_fleet_client "fleet" must be',
+    ),
+    "fleet_name": ({"tls_proxy_fleet_client": "the fleet"}, 'tls_proxy_fleet_client "the fleet" must be'),
+    "connect_timeout": ({"tls_proxy_fallback_connect_timeout": 0}, "tls_proxy_fallback_connect_timeout (0)"),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Host -> "" when its checks passed, else the message of the check that stopped it."""
+    if not (REPO / ".build" / "collections" / "ansible_collections" / "sovereign" / "stack").exists():
+        pytest.skip("the collection link .build/collections is made by `make venv`")
+    root = tmp_path_factory.mktemp("tls_proxy_checks")
+    common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    hosts = {"good": {**common, **GOOD}}
+    hosts.update({name: {**common, **GOOD, **overrides} for name, (overrides, _text) in BAD.items()})
+    (root / "inventory.json").write_text(json.dumps({"all": {"hosts": hosts}}))
+    (root / "checks.yml").write_text(PLAYBOOK)
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        "ANSIBLE_FACT_CACHING": "memory",
+    }
+    result = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", str(root / "inventory.json"), str(root / "checks.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    # ansible.cfg's profile_tasks callback prints its timings around the JSON report.
+    report, _end = json.JSONDecoder().raw_decode(result.stdout[result.stdout.find("\n{") + 1 :])
+    messages = dict.fromkeys(hosts, "")
+    for task in report["plays"][0]["tasks"]:
+        for host, outcome in task["hosts"].items():
+            if outcome.get("failed"):
+                messages[host] = str(outcome.get("msg", "")) + "".join(
+                    str(item.get("msg", "")) for item in outcome.get("results", []) if item.get("failed")
+                )
+    return messages
+
+
+def test_good_fallbacks_pass(outcomes: dict[str, str]) -> None:
+    assert outcomes["good"] == ""
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_refused_naming_the_variable_and_the_value(case: str, outcomes: dict[str, str]) -> None:
+    message = outcomes[case]
+    assert message, f"{case} passed the checks"
+    assert " ".join(BAD[case][1].split()) in " ".join(message.split())
