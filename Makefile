@@ -1,6 +1,7 @@
 # sovereign.stack: the two commands of the README quick start, and the stages behind them.
 #   make demo   plan the example fleet and converge site.yml onto one local Debian container
 #   make test   every gate: lint, sanity, unit, integration and molecule
+#   make docs   regenerate docs/inventory-reference.md from the argument specs
 # Smaller targets for daily work: make fast (lint + unit), make lint, make unit, make molecule.
 
 SHELL := /bin/bash
@@ -22,7 +23,7 @@ LONGEST_SCENARIOS := $(filter $(ALL_SCENARIOS),baseline agent_layer firewall tai
 SCENARIOS ?= $(LONGEST_SCENARIOS) $(filter-out $(LONGEST_SCENARIOS),$(ALL_SCENARIOS))
 MOLECULE_JOBS ?= 2
 
-.PHONY: help venv lint sanity unit integration molecule images opa docker test fast demo plan bench clean
+.PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench clean
 
 help:
 	@sed -n '2,5p' Makefile
@@ -55,6 +56,9 @@ images: docker
 opa: docker
 	@tests/harness/build-opa.sh >/dev/null
 
+docs: venv
+	$(BIN)/python docs/dev/gen_inventory_reference.py
+
 lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
@@ -62,7 +66,8 @@ lint: venv
 	@# Package mode: mypy follows our own imports between plugins instead of treating them as Any.
 	MYPYPATH=.build/collections $(BIN)/mypy -p ansible_collections.sovereign.stack.plugins.plugin_utils \
 	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter \
-	  -p ansible_collections.sovereign.stack.plugins.test
+	  -p ansible_collections.sovereign.stack.plugins.test \
+	  -m ansible_collections.sovereign.stack.plugins.modules.file_chunk -m ansible_collections.sovereign.stack.plugins.modules.push_file
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
@@ -70,6 +75,7 @@ lint: venv
 	  tests/unit/backup tests/unit/health_probe
 	$(BIN)/mypy --strict roles/tailscale/files/usr/local/libexec/sovereign_tailnet_address_wait.py \
 	  tests/standins/tailscale_standin tests/unit/roles/test_tailscale_address_wait.py tests/unit/roles/test_tailscale_standin.py
+	$(BIN)/mypy --strict docs/dev/gen_inventory_reference.py tests/unit/docs
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 

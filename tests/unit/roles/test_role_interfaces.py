@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 ROLES_DIR = REPO_ROOT / "roles"
 ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if (path / "tasks" / "main.yml").is_file())
 # Roles whose page is not docs/roles/<role>.md.
-DOC_PAGES = {"hardware": "docs/hardware.md", "artifacts": "docs/artifact-cache.md"}
+DOC_PAGES: dict[str, str] = {}
 TYPES = {"bool", "int", "float", "str", "list", "dict", "path", "raw"}
 
 
