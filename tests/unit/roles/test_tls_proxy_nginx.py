@@ -161,6 +161,7 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Seen-Authorization", self.headers.get("Authorization", "-"))
+        self.send_header("X-Seen-Host", self.headers.get("Host", "-"))
         self.end_headers()
         self.wfile.write(UPSTREAM_BODY)
 
@@ -412,6 +413,8 @@ def test_bearer_tokens_tls_versions_and_headers(serve: Any) -> None:
     passed = proxy.request("/mcp", {"Authorization": "Bearer gateway-token"})
     assert passed.status == 200
     assert passed.getheader("X-Seen-Authorization") == "Bearer gateway-token"
+    # The gateway's DNS-rebinding check accepts only its own loopback address as Host.
+    assert passed.getheader("X-Seen-Host", "").startswith("127.0.0.1:")
     assert passed.getheader("WWW-Authenticate") is None
 
     tls12 = proxy.context(maximum_version=ssl.TLSVersion.TLSv1_2)
