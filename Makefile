@@ -75,7 +75,7 @@ lint: venv
 	  tests/unit/backup tests/unit/health_probe
 	$(BIN)/mypy --strict roles/tailscale/files/usr/local/libexec/sovereign_tailnet_address_wait.py \
 	  tests/standins/tailscale_standin tests/unit/roles/test_tailscale_address_wait.py tests/unit/roles/test_tailscale_standin.py
-	$(BIN)/mypy --strict docs/dev/gen_inventory_reference.py tests/unit/docs
+	$(BIN)/mypy --strict docs/dev/gen_inventory_reference.py tests/unit/docs tests/harness/demo.py tests/harness/demo_mcp_call.py
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 
@@ -120,6 +120,7 @@ plan: venv
 	$(BIN)/ansible-playbook -i inventories/example playbooks/plan.yml
 
 demo: venv docker
+	@tests/harness/ensure-host-tools.sh
 	$(BIN)/python tests/harness/demo.py
 
 clean:
