@@ -241,4 +241,4 @@ def test_the_engine_role_fetches_once_for_all_hosts_and_keeps_inventory_entries(
     assert models["gpu-2"][other_path] == seeded  # pre-seeded: kept, not fetched
     assert Path(models["gpu-1"][GGUF_PATH]["src"]).read_bytes() == GGUF_BYTES
     # Only Q4_K_M and the dense directory were fetched; the seeded path's file was not asked for.
-    assert len([p for p in hub.paths("/cdn/")]) == 2
+    assert len(list(hub.paths("/cdn/"))) == 2

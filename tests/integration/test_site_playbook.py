@@ -1,20 +1,27 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""playbooks/site.yml stops in the plan, before any layer changes a host, when a deployment does
-not fit."""
+"""playbooks/site.yml: it stops in the plan, before any layer changes a host, when a deployment
+does not fit; a run limited to the engine layer still plans first and rolls one host at a time; the
+TLS proxy's locations and replica fallbacks follow the plan (playbooks/vars/site_layers.yml)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import REPO_ROOT, run_playbook
+import yaml
+from conftest import COLLECTIONS_PATH, REPO_ROOT, run_playbook
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect the class as tests
     from conftest import TestContainer
 
 SITE = REPO_ROOT / "playbooks" / "site.yml"
+SITE_LAYERS = REPO_ROOT / "playbooks" / "vars" / "site_layers.yml"
 PLAN_TASK = "Compute and write the fleet plan"
 # Files the baseline layer (the first layer that changes a host) would write.
 BASELINE_FILES = ["/etc/ssh/sshd_config", "/etc/sysctl.d/60-sovereign-baseline.conf"]
@@ -60,3 +67,123 @@ def test_site_stops_in_the_plan_before_any_host_is_changed(
     ran = {task for _unused, task in run.task_results("ok") + run.task_results("skipped")}
     assert not any(task.startswith("Apply the baseline role") for task in ran)
     assert _state(debian_host) == before
+
+
+def test_engine_play_rolls_one_host_at_a_time_and_stops_at_the_first_failure() -> None:
+    plays = {play["name"]: play for play in yaml.safe_load(SITE.read_text())}
+    engine = plays["Serve the planned models"]
+    assert engine["serial"] == "{{ sovereign_engine_serial | default(1) }}"
+    assert engine["max_fail_percentage"] == 0
+    # Every layer reads its slice of the plan: a run limited to one layer must still plan first.
+    assert "always" in plays["Know the hardware"]["tags"]
+    assert "always" in plays["Plan the fleet on the controller"]["tags"]
+
+
+def test_tags_engine_lists_the_hardware_and_the_plan_before_the_engines(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path),
+    }
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"a": {}, "b": {}}}}))
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(SITE),
+         "--tags", "engine", "--list-tasks"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    lines = [line.strip() for line in listed.stdout.splitlines()]
+    tasks = [line for line in lines if "TAGS:" in line and not line.startswith("play #")]
+    first_engine = next(index for index, task in enumerate(tasks) if "engines of this host" in task)
+    assert any(PLAN_TASK in task for task in tasks[:first_engine]), tasks
+    assert any("sovereign.stack.hardware" in task for task in tasks[:first_engine]), tasks
+    # Nothing of another layer is in the run.
+    assert not any("baseline" in task or "Tailscale" in task for task in tasks), tasks
+
+
+# The tiny test model (tests/fixtures/engine/tiny_gguf.py) as a catalog model.
+TINY_MODEL = {
+    "params_total_b": 0.000116, "params_active_b": 0.000116, "layers": 2, "hidden_size": 64,
+    "attention_heads": 2, "kv_heads": 2, "head_dim": 32, "vocab_size": 265, "max_context": 512,
+    "tie_embeddings": False, "attention": {"kind": "full"}, "moe": None, "source": "test",
+}  # fmt: skip
+LOCATIONS_PLAY = """
+- name: Compute the TLS proxy's locations the way site.yml does
+  hosts: all
+  gather_facts: false
+  vars_files: [{layers}]
+  tasks:
+    - name: Plan the fleet
+      sovereign.stack.fleet_plan:
+        output_dir: {out}
+      run_once: true
+      delegate_to: localhost
+      register: sovereign_plan
+
+    - name: Join the tailnet (the facts of role tailscale)
+      ansible.builtin.set_fact:
+        tailscale_ipv4: "{{{{ tailnet_ipv4 }}}}"
+        tailscale_dns_name: "{{{{ inventory_hostname }}}}.tail1234.ts.net."
+      when: tailnet_ipv4 is defined
+
+    - name: Show them
+      ansible.builtin.debug:
+        var: __site_tls_locations
+"""
+
+
+def test_tls_locations_follow_the_plan_with_the_replicas_as_fallbacks(tmp_path: Path) -> None:
+    playbook = tmp_path / "locations.yml"
+    playbook.write_text(LOCATIONS_PLAY.format(layers=SITE_LAYERS, out=tmp_path / "plan"))
+    hosts: dict[str, dict[str, Any]] = {
+        "gpu-a": {"tailnet_ipv4": "100.64.0.11"},
+        "gpu-b": {"tailnet_ipv4": "100.64.0.12", "tls_proxy_server_names": ["b.example.test"]},
+        # Not on the tailnet yet: no address to hand requests to.
+        "gpu-c": {},
+        "gpu-d": {"tailnet_ipv4": "100.64.0.14", "tls_proxy_port": 8443},
+        "data": {"sovereign_services": ["qdrant", "opa", "mcp_gateway"], "qdrant_http_port": 7333},
+    }
+    hardware = {"memory_gib": 32, "cpu": {"cores": 8}}
+    inventory = {
+        "all": {
+            "hosts": {name: {"sovereign_hardware_declared": hardware} | host for name, host in hosts.items()},
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": sys.executable,
+                "sovereign_catalog_extensions": {"models": {"sovereign/tiny-random": TINY_MODEL}},
+                "sovereign_deployments": [
+                    {"name": "tiny-chat", "model": "sovereign/tiny-random", "replicas": 4,
+                     "hosts": ["gpu-a", "gpu-b", "gpu-c", "gpu-d"], "engine": "llama.cpp", "context": 256},
+                    {"name": "second", "model": "sovereign/tiny-random", "hosts": ["gpu-a"],
+                     "engine": "llama.cpp", "context": 256, "port": 9090},
+                ],
+            },
+        }
+    }  # fmt: skip
+    run = run_playbook(playbook, inventory, tmp_path)
+    assert run.status == "successful", run.stdout
+    found = {
+        event["event_data"]["host"]: event["event_data"]["res"]["__site_tls_locations"]
+        for event in run.events
+        if event.get("event") == "runner_on_ok" and event["event_data"].get("task") == "Show them"
+    }
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    first = {name: [d["name"] for d in slice_["deployments"]][:1] for name, slice_ in plan["hosts"].items()}
+    # The planner places pinned deployments by name: gpu-a's first (its /v1/) is "second".
+    assert first == {"gpu-a": ["second"], "gpu-b": ["tiny-chat"], "gpu-c": ["tiny-chat"],
+                     "gpu-d": ["tiny-chat"], "data": []}  # fmt: skip
+    # /v1/ goes to the first deployment's port (not the role's default 8000); "second" has one
+    # replica, so no fallback.
+    assert found["gpu-a"] == [{"path": "/v1/", "upstream": "http://127.0.0.1:9090", "streaming": True}]
+    # gpu-a's /v1/ serves another model and gpu-c has no tailnet address: neither is a fallback.
+    assert found["gpu-b"][0]["upstream"] == "http://127.0.0.1:8080"
+    to_b = {"url": "https://100.64.0.12", "name": "b.example.test"}
+    to_d = {"url": "https://100.64.0.14:8443", "name": "gpu-d.tail1234.ts.net"}
+    assert found["gpu-b"][0]["fallbacks"] == [to_d]
+    assert found["gpu-c"][0]["fallbacks"] == [to_b, to_d]
+    assert found["gpu-d"][0]["fallbacks"] == [to_b]
+    assert found["data"] == [
+        {"path": "/qdrant/", "upstream": "http://127.0.0.1:7333/"},
+        {"path": "/mcp", "upstream": "http://127.0.0.1:8800", "auth": "upstream", "streaming": True},
+    ]
