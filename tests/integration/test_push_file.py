@@ -53,10 +53,24 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def push(
-    host: Container, tmp_path: Path, src: Path, dest: str, sha256: str, *, check: bool = False
+    host: Container,
+    tmp_path: Path,
+    src: Path,
+    dest: str,
+    sha256: str,
+    *,
+    check: bool = False,
+    chunk_size: int | None = None,
 ) -> PlaybookRun:
     inventory = {"all": {"hosts": {host.name: host.inventory_host()}}}
-    extravars = {"push_src": str(src), "push_dest": dest, "push_sha256": sha256, "push_mode": "0644"}
+    extravars: dict[str, Any] = {
+        "push_src": str(src),
+        "push_dest": dest,
+        "push_sha256": sha256,
+        "push_mode": "0644",
+    }
+    if chunk_size is not None:
+        extravars["push_chunk_size"] = chunk_size
     return run_playbook(PLAYBOOK, inventory, tmp_path, extravars=extravars, check=check)
 
 
@@ -102,7 +116,8 @@ def test_check_mode_then_first_push_then_nothing_sent(
     )
     assert not exists(host, "/var/lib/sovereign/models/first")
 
-    first = push(host, tmp_path, src, dest, sha)
+    # 64 MiB chunks, so that the 200 MiB file shows progress between chunks (the default is 256 MiB).
+    first = push(host, tmp_path, src, dest, sha, chunk_size=64 * MIB)
     assert first.rc == 0, first.failure_messages()
     result = result_of(first)
     assert (result["changed"], result["bytes_sent"], result["resumed_from"]) == (True, SIZE, 0)
