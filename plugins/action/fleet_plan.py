@@ -19,6 +19,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HOST_
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_markdown, plan_svg
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan, unplaced_messages
+from ansible_collections.sovereign.stack.plugins.plugin_utils.play_settings import plain
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "deployments": {"type": "list", "elements": "dict"},
@@ -27,11 +28,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "fail_on_unplaced": {"type": "bool", "default": True},
 }
 PLAN_FILES = ("plan.json", "plan.md", "plan-memory.svg")
-
-
-def plain(value: Any) -> Any:
-    """Inventory values as plain JSON types (Ansible wraps strings, lists and dicts in tagged subclasses)."""
-    return json.loads(json.dumps(value, default=str))
 
 
 def host_inputs(hostvars: Mapping[str, Any], hosts: list[str]) -> dict[str, dict[str, Any]]:
