@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICIES = REPO_ROOT / "roles" / "opa" / "files" / "policies"
 DECISION = "/v1/data/sovereign/mcp/decision"
 # Written down so that a test file that silently stops loading (or a test deleted) is noticed.
-EXPECTED_TESTS = 60
+EXPECTED_TESTS = 63
 
 CONFIG = {
     "workspace_roots": ["/srv/workspace"],
@@ -219,3 +219,50 @@ def test_server_api_answers_only_the_decision_and_health(opa_server: str) -> Non
     assert (
         _decide(opa_server, "bob", "filesystem", "read_text_file", ["/srv/workspace/a.txt"])["allow"] is True
     )
+
+
+def test_decision_log_erases_the_tool_arguments(opa: Path, tmp_path: Path) -> None:
+    """The role's console decision log, with the collection's policies: a written file's content
+    sent as an argument never reaches the log; client, tool, paths and result do."""
+    policy = tmp_path / "policy"
+    shutil.copytree(POLICIES, policy, ignore=shutil.ignore_patterns("*_test.rego"))
+    (policy / "sovereign" / "mcp_config").mkdir(parents=True)
+    (policy / "sovereign" / "mcp_config" / "data.json").write_text(json.dumps(CONFIG))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"decision_logs": {"console": True}}))
+    log_path = tmp_path / "decisions.log"
+    port = _free_port()
+    marker = "content-that-must-not-be-logged"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(opa), "run", "--server", f"--addr=127.0.0.1:{port}", f"--config-file={config}",
+             "--disable-telemetry", "--log-format=json", "--log-level=error", str(policy)],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if _request(f"http://127.0.0.1:{port}/health")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            result = _decide(
+                f"http://127.0.0.1:{port}", "alice", "filesystem", "write_file", ["/srv/workspace/a.txt"],
+                arguments={"path": "/srv/workspace/a.txt", "content": marker},
+            )  # fmt: skip
+            assert result["allow"] is True
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    text = log_path.read_text()
+    events = [json.loads(line) for line in text.splitlines() if '"decision_id"' in line]
+    assert len(events) == 1, text
+    assert marker not in text
+    assert events[0]["erased"] == ["/input/arguments"]
+    assert "arguments" not in events[0]["input"]
+    assert events[0]["input"]["paths"] == ["/srv/workspace/a.txt"]
+    assert events[0]["input"]["tool"] == "write_file"
+    assert events[0]["result"]["allow"] is True
