@@ -156,9 +156,10 @@ def run_playbook(
     *,
     extravars: dict[str, Any] | None = None,
     check: bool = False,
+    tags: str | None = None,
     verbosity: int = 0,
 ) -> PlaybookRun:
-    """Run ``playbook`` with ansible-runner and return its events."""
+    """Run ``playbook`` with ansible-runner (only ``tags``, when given) and return its events."""
     import ansible_runner  # imported late: unit-only runs need not load it
 
     if isinstance(inventory, dict):
@@ -166,6 +167,8 @@ def run_playbook(
         inventory_path.write_text(yaml.safe_dump(inventory))
         inventory = inventory_path
     cmdline = ["--check"] if check else []
+    if tags:
+        cmdline += ["--tags", tags]
     # A fresh private data dir per run: ansible-runner keeps the command line (e.g. --check) in it
     # and would silently reuse it for the next run.
     private_data_dir = Path(tempfile.mkdtemp(prefix="runner-", dir=tmp_path))

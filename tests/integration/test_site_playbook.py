@@ -69,6 +69,28 @@ def test_site_stops_in_the_plan_before_any_host_is_changed(
     assert _state(debian_host) == before
 
 
+@pytest.mark.integration
+def test_engine_layer_runs_on_a_linux_host_with_no_deployment(
+    debian_host: TestContainer, tmp_path: Path
+) -> None:
+    """A host the plan gives no deployment still gets the engine role, which then only looks for
+    services an earlier plan left there (to remove them) and creates nothing."""
+    inventory = {"all": {"hosts": {debian_host.name: debian_host.inventory_host()},
+                         "vars": {"sovereign_deployments": []}}}  # fmt: skip
+    run = run_playbook(
+        SITE, inventory, tmp_path, tags="engine",
+        extravars={"sovereign_plan_output_dir": str(tmp_path / "plan")},
+    )  # fmt: skip
+    assert run.status == "successful", run.stdout
+    ran = {task for _unused, task in run.task_results("ok")}
+    assert "Find the engine services on the host" in ran, sorted(ran)
+    skipped = {task for _unused, task in run.task_results("skipped")}
+    assert "Create the engine account" in skipped, sorted(skipped)
+    # Only the plan, written on the controller, changes.
+    assert [task for _unused, task in run.task_results("changed")] == [PLAN_TASK]
+    assert debian_host.exec("sh", "-c", "getent passwd sovereign-engine || true").stdout == ""
+
+
 def test_engine_play_rolls_one_host_at_a_time_and_stops_at_the_first_failure() -> None:
     plays = {play["name"]: play for play in yaml.safe_load(SITE.read_text())}
     engine = plays["Serve the planned models"]
