@@ -8,6 +8,11 @@ gateway (SDK client over Streamable HTTP -> gateway -> decision -> the same kind
 The decision comes from the real ``opa run --server`` with the collection's policy when the cached
 OPA build exists, else from the tests' decision double (printed either way).
 
+A second pair takes the clients' own cost out: the same call as one JSON-RPC line over a pipe to
+the server, and as one HTTP/1.1 POST on a kept-alive connection to the gateway, both from plain
+blocking Python with no SDK. Its difference is what the gateway, its decision and its own SDK
+stdio client to the server add.
+
 Run: ``.venv/bin/python tests/benchmarks/bench_gateway.py`` (goal: gateway p50 at most 2x direct),
 or ``--smoke`` for a few calls that CI can afford. Exits non-zero only if a call fails.
 """
@@ -16,13 +21,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent / "unit" / "mcp_gateway"
@@ -78,6 +88,134 @@ async def measure(
     return direct_ms, gateway_ms
 
 
+class RawStdio:
+    """The server over its pipes, one JSON-RPC line each way, no SDK."""
+
+    def __init__(self, entry: Path, workspace: Path) -> None:
+        node = shutil.which("node") or "node"
+        self.process = subprocess.Popen(
+            [node, str(entry), str(workspace)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.request(INITIALIZE)
+        self.notify({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def notify(self, message: dict[str, Any]) -> None:
+        """Write one line."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Write one line, read the answer's line."""
+        self.notify(message)
+        assert self.process.stdout is not None
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def close(self) -> None:
+        """Stop the server."""
+        self.process.kill()
+        self.process.wait()
+
+
+class RawHttp:
+    """The gateway over one kept-alive HTTP/1.1 connection, JSON bodies, no SDK."""
+
+    def __init__(self, url: str, token: str) -> None:
+        parts = urlsplit(url)
+        self.path = parts.path
+        self.connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
+        response = self._post(INITIALIZE)
+        self.headers["mcp-session-id"] = response.getheader("mcp-session-id") or ""
+        self.headers["mcp-protocol-version"] = PROTOCOL
+        response.read()
+        self._post({"jsonrpc": "2.0", "method": "notifications/initialized"}).read()
+
+    def _post(self, message: dict[str, Any]) -> http.client.HTTPResponse:
+        self.connection.request("POST", self.path, json.dumps(message), self.headers)
+        return self.connection.getresponse()
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """POST one request, read its JSON answer."""
+        response = self._post(message)
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+
+PROTOCOL = "2025-06-18"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": PROTOCOL,
+        "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "0"},
+    },
+}
+
+
+def measure_raw(
+    url: str, entry: Path, workspace: Path, calls: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """(direct, gateway) latencies in ms without any SDK client, interleaved call by call."""
+    arguments = {"path": str(workspace / "a.txt")}
+    direct, gateway = RawStdio(entry, workspace), RawHttp(url, TOKENS["alice"])
+    direct_ms: list[float] = []
+    gateway_ms: list[float] = []
+    try:
+        for index in range(warmup + calls):
+            call = {"jsonrpc": "2.0", "id": index + 1, "method": "tools/call"}
+            started = time.perf_counter()
+            direct_answer = direct.request(
+                {**call, "params": {"name": "read_text_file", "arguments": arguments}}
+            )
+            middle = time.perf_counter()
+            gateway_answer = gateway.request(
+                {**call, "params": {"name": "filesystem__read_text_file", "arguments": arguments}}
+            )
+            ended = time.perf_counter()
+            texts = [
+                answer.get("result", {}).get("content", [{}])[0].get("text")
+                for answer in (direct_answer, gateway_answer)
+            ]
+            if texts != [WORKSPACE_TEXT, WORKSPACE_TEXT]:
+                raise RuntimeError(f"raw call {index} failed: {direct_answer!r} / {gateway_answer!r}")
+            if index >= warmup:
+                direct_ms.append((middle - started) * 1000)
+                gateway_ms.append((ended - middle) * 1000)
+    finally:
+        direct.close()
+        gateway.close()
+    return direct_ms, gateway_ms
+
+
+def report(
+    title: str, direct_ms: list[float], gateway_ms: list[float], extra: list[tuple[str, list[float]]]
+) -> None:
+    """Print p50/p99 of each series and the gateway/direct ratios."""
+    print(title)
+    for name, samples in [("direct stdio", direct_ms), ("through gateway", gateway_ms), *extra]:
+        print(
+            f"  {name:<19} p50 {statistics.median(samples):8.3f} ms  p99 {percentile(samples, 0.99):8.3f} ms"
+        )
+    p50_ratio = statistics.median(gateway_ms) / statistics.median(direct_ms)
+    p99_ratio = percentile(gateway_ms, 0.99) / percentile(direct_ms, 0.99)
+    print(f"  ratio gateway/direct: p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
+
+
 def main() -> int:
     """Set up workspace, decision service and gateway; measure; print the figures."""
     parser = argparse.ArgumentParser(
@@ -114,26 +252,28 @@ def main() -> int:
         gateway = start_gateway(base, config)
         try:
             direct_ms, gateway_ms = asyncio.run(measure(gateway.url, entry, workspace, calls, warmup))
-            records = gateway.audit_lines()[warmup:]
+            records = gateway.audit_lines()[warmup : warmup + calls]
             opa_ms = [record["opa_ms"] for record in records]
             call_ms = [record["call_ms"] for record in records]
+            raw_direct_ms, raw_gateway_ms = measure_raw(gateway.url, entry, workspace, calls, warmup)
         finally:
             stop_gateway(gateway)
             decider.close()
 
     print(f"decision service: {label}")
     print(f"calls: {len(direct_ms)} direct, {len(gateway_ms)} via the gateway, interleaved, {warmup} warm-up")
-    rows = [
-        ("direct stdio", direct_ms),
-        ("through gateway", gateway_ms),
-        ("decision (audit)", opa_ms),
-        ("downstream (audit)", call_ms),
-    ]
-    for name, samples in rows:
-        print(f"{name:<19} p50 {statistics.median(samples):8.3f} ms  p99 {percentile(samples, 0.99):8.3f} ms")
-    p50_ratio = statistics.median(gateway_ms) / statistics.median(direct_ms)
-    p99_ratio = percentile(gateway_ms, 0.99) / percentile(direct_ms, 0.99)
-    print(f"ratio gateway/direct: p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
+    report(
+        "SDK clients (mcp.Client over stdio, and over Streamable HTTP to the gateway):",
+        direct_ms,
+        gateway_ms,
+        [("decision (audit)", opa_ms), ("downstream (audit)", call_ms)],
+    )
+    report(
+        "plain clients (one JSON-RPC line over a pipe; one HTTP/1.1 POST, kept alive):",
+        raw_direct_ms,
+        raw_gateway_ms,
+        [],
+    )
     return 0
 
 
