@@ -46,6 +46,9 @@ def test_build_install_and_document(tmp_path: Path) -> None:
     assert "MANIFEST.json" in members
     assert "catalogs/devices.yml" in members or not (REPO_ROOT / "catalogs/devices.yml").exists()
     assert not any(name.startswith((".venv/", ".build/")) for name in members)
+    # Tool caches of the checkout (this test run leaves .pytest_cache and __pycache__ itself).
+    caches = (".ansible", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__")
+    assert [name for name in members if set(name.split("/")) & set(caches) or name.endswith(".pyc")] == []
 
     subprocess.run(
         [
