@@ -1,7 +1,9 @@
 # sovereign.stack: the two commands of the README quick start, and the stages behind them.
 #   make demo   plan the example fleet and converge site.yml onto one local Debian container
-#   make test   every gate: lint, sanity, unit, integration and molecule
+#   make test   every gate: lint, sanity, unit, integration, molecule and the benchmark smokes
 #   make docs   regenerate docs/inventory-reference.md from the argument specs
+#   make venv   the pinned tool chain in .venv/ (every other target creates it on first use)
+#   make plan   plan inventories/example into plan-output/ without touching any host
 # Smaller targets for daily work: make fast (lint + unit), make lint, make unit, make molecule.
 
 SHELL := /bin/bash
@@ -29,7 +31,7 @@ MOLECULE_JOBS ?= 2
 .PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench clean
 
 help:
-	@sed -n '2,5p' Makefile
+	@sed -n '2,7p' Makefile
 
 venv: $(STAMP) .build/collections/ansible_collections/sovereign/stack
 
