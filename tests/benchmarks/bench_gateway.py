@@ -40,7 +40,7 @@ sys.path.insert(0, str(TESTS))
 sys.path.insert(0, str(HERE.parents[1] / "roles" / "mcp_gateway" / "files"))
 
 from decision_double import POLICY_DATA, DecisionDouble  # noqa: E402
-from gateway_client import connect, text_of  # noqa: E402
+from gateway_client import INITIALIZE, MCP_HEADERS, PROTOCOL, connect, text_of  # noqa: E402
 from gateway_fixtures import (  # noqa: E402
     TOKENS,
     WORKSPACE_TEXT,
@@ -128,11 +128,7 @@ class RawHttp:
         parts = urlsplit(url)
         self.path = parts.path
         self.connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
-        self.headers = {
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-        }
+        self.headers = {**MCP_HEADERS, "authorization": f"Bearer {token}"}
         response = self._post(INITIALIZE)
         self.headers["mcp-session-id"] = response.getheader("mcp-session-id") or ""
         self.headers["mcp-protocol-version"] = PROTOCOL
@@ -152,19 +148,6 @@ class RawHttp:
     def close(self) -> None:
         """Close the connection."""
         self.connection.close()
-
-
-PROTOCOL = "2025-06-18"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 0,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": PROTOCOL,
-        "capabilities": {},
-        "clientInfo": {"name": "bench", "version": "0"},
-    },
-}
 
 
 def measure_raw(

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,19 +119,24 @@ def _request(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]
         return error.code, json.loads(error.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def opa_server(opa: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``opa run --server`` on 127.0.0.1 with the role's layout: policies, no tests, config as data."""
-    policy = tmp_path_factory.mktemp("active") / "policy"
+def _active_policy(directory: Path) -> Path:
+    """The role's layout of what OPA serves: the policies without their tests, CONFIG as data."""
+    policy = directory / "policy"
     shutil.copytree(POLICIES, policy, ignore=shutil.ignore_patterns("*_test.rego"))
     data = policy / "sovereign" / "mcp_config" / "data.json"
     data.parent.mkdir(parents=True)
     data.write_text(json.dumps(CONFIG))
+    return policy
+
+
+@contextmanager
+def _opa_run(opa: Path, policy: Path, *options: str, stderr: Any) -> Iterator[str]:
+    """``opa run --server`` on a free loopback port with ``options``, until it answers /health."""
     port = _free_port()
     server = subprocess.Popen(
-        [str(opa), "run", "--server", f"--addr=127.0.0.1:{port}", "--authorization=basic",
-         "--disable-telemetry", "--log-level=error", str(policy)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [str(opa), "run", "--server", f"--addr=127.0.0.1:{port}", "--disable-telemetry",
+         "--log-level=error", *options, str(policy)],
+        stdout=subprocess.DEVNULL, stderr=stderr, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -141,13 +147,21 @@ def opa_server(opa: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                     break
             except OSError:
                 pass
-            assert server.poll() is None, f"opa run exited: {server.stderr.read() if server.stderr else ''}"
+            assert server.poll() is None, "opa run exited"
             assert time.monotonic() < deadline, "opa run did not answer /health within 20 s"
             time.sleep(0.1)
         yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def opa_server(opa: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The role's server: policies, no tests, config as data, API authorization on."""
+    policy = _active_policy(tmp_path_factory.mktemp("active"))
+    with _opa_run(opa, policy, "--authorization=basic", stderr=subprocess.DEVNULL) as base:
+        yield base
 
 
 def _decide(base: str, client: str, server: str, tool: str, paths: list[str], **extra: Any) -> dict[str, Any]:
@@ -224,39 +238,18 @@ def test_server_api_answers_only_the_decision_and_health(opa_server: str) -> Non
 def test_decision_log_erases_the_tool_arguments(opa: Path, tmp_path: Path) -> None:
     """The role's console decision log, with the collection's policies: a written file's content
     sent as an argument never reaches the log; client, tool, paths and result do."""
-    policy = tmp_path / "policy"
-    shutil.copytree(POLICIES, policy, ignore=shutil.ignore_patterns("*_test.rego"))
-    (policy / "sovereign" / "mcp_config").mkdir(parents=True)
-    (policy / "sovereign" / "mcp_config" / "data.json").write_text(json.dumps(CONFIG))
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"decision_logs": {"console": True}}))
     log_path = tmp_path / "decisions.log"
-    port = _free_port()
     marker = "content-that-must-not-be-logged"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(opa), "run", "--server", f"--addr=127.0.0.1:{port}", f"--config-file={config}",
-             "--disable-telemetry", "--log-format=json", "--log-level=error", str(policy)],
-            stdout=subprocess.DEVNULL, stderr=log,
+    with log_path.open("wb") as log, _opa_run(
+        opa, _active_policy(tmp_path), f"--config-file={config}", "--log-format=json", stderr=log
+    ) as base:
+        result = _decide(
+            base, "alice", "filesystem", "write_file", ["/srv/workspace/a.txt"],
+            arguments={"path": "/srv/workspace/a.txt", "content": marker},
         )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if _request(f"http://127.0.0.1:{port}/health")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            result = _decide(
-                f"http://127.0.0.1:{port}", "alice", "filesystem", "write_file", ["/srv/workspace/a.txt"],
-                arguments={"path": "/srv/workspace/a.txt", "content": marker},
-            )  # fmt: skip
-            assert result["allow"] is True
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        assert result["allow"] is True
     text = log_path.read_text()
     events = [json.loads(line) for line in text.splitlines() if '"decision_id"' in line]
     assert len(events) == 1, text

@@ -13,6 +13,16 @@ import mcp_types as types
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+PROTOCOL = "2025-11-25"
+"""The protocol version the tests' hand-written requests (no SDK) speak."""
+INITIALIZE: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
 
 @asynccontextmanager
 async def connect(url: str, token: str | None) -> AsyncIterator[Client]:

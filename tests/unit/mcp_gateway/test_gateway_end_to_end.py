@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from decision_double import DecisionDouble
-from gateway_client import call, connect, text_of
+from gateway_client import INITIALIZE, MCP_HEADERS, call, connect, text_of
 from gateway_fixtures import (
     SECRET_MARKER,
     TOKENS,
@@ -29,17 +29,6 @@ from gateway_fixtures import (
 pytestmark = pytest.mark.anyio
 
 ALICE, BOB = TOKENS["alice"], TOKENS["bob"]
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 def assert_denied(result: object, *fragments: str) -> None:
