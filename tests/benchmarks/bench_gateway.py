@@ -13,6 +13,11 @@ the server, and as one HTTP/1.1 POST on a kept-alive connection to the gateway, 
 blocking Python with no SDK. Its difference is what the gateway, its decision and its own SDK
 stdio client to the server add.
 
+Last, the parts no gateway call can avoid, from the same plain clients: the decision for this call
+asked of the decision service directly, its ``/health`` (an HTTP round trip without policy), and an
+MCP ``ping`` through the gateway (HTTP, auth and MCP handling without decision or downstream call).
+Their sum with the direct call estimates the lowest gateway median this design can reach.
+
 Run: ``.venv/bin/python tests/benchmarks/bench_gateway.py`` (goal: gateway p50 at most 2x direct),
 or ``--smoke`` for a few calls that CI can afford. Exits non-zero only if a call fails.
 """
@@ -185,6 +190,71 @@ def measure_raw(
     return direct_ms, gateway_ms
 
 
+def measure_floor(
+    url: str, decider_url: str, workspace: Path, calls: int, warmup: int
+) -> dict[str, list[float]]:
+    """Latencies (ms) of the parts a gateway call cannot avoid, interleaved call by call: the
+    decision for this call straight from the decision service, its ``/health`` (the HTTP round
+    trip with no policy evaluation), and an MCP ``ping`` through the gateway (its HTTP, auth and
+    MCP handling with no decision and no downstream call); all from plain blocking clients."""
+    parts = urlsplit(decider_url)
+    decider = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+    path = str(workspace / "a.txt")
+    decision_body = json.dumps(
+        {
+            "input": {
+                "client": "alice",
+                "server": "filesystem",
+                "tool": "read_text_file",
+                "arguments": {"path": path},
+                "paths": [path],
+                "path_errors": [],
+            }
+        }
+    )
+    gateway = RawHttp(url, TOKENS["alice"])
+    series: dict[str, list[float]] = {"decision alone": [], "decider /health": [], "ping via gateway": []}
+    try:
+        for index in range(warmup + calls):
+            started = time.perf_counter()
+            decider.request("POST", parts.path, decision_body, {"content-type": "application/json"})
+            decision = json.loads(decider.getresponse().read())
+            after_decision = time.perf_counter()
+            decider.request("GET", "/health")
+            health = decider.getresponse()
+            health.read()
+            after_health = time.perf_counter()
+            pong = gateway.request({"jsonrpc": "2.0", "id": index + 1, "method": "ping"})
+            ended = time.perf_counter()
+            allowed = decision.get("result", {}).get("allow") is True
+            if not allowed or health.status != 200 or "result" not in pong:
+                raise RuntimeError(f"floor call {index} failed: {decision!r} / {health.status} / {pong!r}")
+            if index >= warmup:
+                series["decision alone"].append((after_decision - started) * 1000)
+                series["decider /health"].append((after_health - after_decision) * 1000)
+                series["ping via gateway"].append((ended - after_health) * 1000)
+    finally:
+        decider.close()
+        gateway.close()
+    return series
+
+
+def report_floor(floor: dict[str, list[float]], raw_direct_ms: list[float]) -> None:
+    """Print the unavoidable parts and the gateway p50 they add up to with this design."""
+    print("what a gateway call cannot avoid (plain blocking clients):")
+    for name, samples in floor.items():
+        print(
+            f"  {name:<19} p50 {statistics.median(samples):8.3f} ms  p99 {percentile(samples, 0.99):8.3f} ms"
+        )
+    direct = statistics.median(raw_direct_ms)
+    unavoidable = [statistics.median(floor[name]) for name in ("decision alone", "ping via gateway")]
+    lowest = direct + sum(unavoidable)
+    print(
+        f"  lowest gateway p50 with this design, estimated (ping + decision + direct call): "
+        f"{lowest:.3f} ms = {lowest / direct:.2f}x the plain direct call"
+    )
+
+
 def report(
     title: str, direct_ms: list[float], gateway_ms: list[float], extra: list[tuple[str, list[float]]]
 ) -> None:
@@ -239,6 +309,7 @@ def main() -> int:
             opa_ms = [record["opa_ms"] for record in records]
             call_ms = [record["call_ms"] for record in records]
             raw_direct_ms, raw_gateway_ms = measure_raw(gateway.url, entry, workspace, calls, warmup)
+            floor = measure_floor(gateway.url, decider.url, workspace, calls, warmup)
         finally:
             stop_gateway(gateway)
             decider.close()
@@ -257,6 +328,7 @@ def main() -> int:
         raw_gateway_ms,
         [],
     )
+    report_floor(floor, raw_direct_ms)
     return 0
 
 
