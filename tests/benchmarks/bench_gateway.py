@@ -57,6 +57,16 @@ from gateway_fixtures import (  # noqa: E402
 )
 from mcp import Client, StdioServerParameters  # noqa: E402
 from real_opa import RealOpa, find_opa  # noqa: E402
+from sovereign_mcp_gateway.downstream import exposed_name  # noqa: E402
+
+CLIENT, SERVER, TOOL = "alice", "filesystem", "read_text_file"
+"""The one call every series makes: this client, this server's tool, on the workspace's file."""
+FILE_NAME = "a.txt"
+
+
+def call_arguments(workspace: Path) -> dict[str, str]:
+    """The tool arguments of that call."""
+    return {"path": str(workspace / FILE_NAME)}
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -69,19 +79,19 @@ async def measure(
     url: str, entry: Path, workspace: Path, calls: int, warmup: int
 ) -> tuple[list[float], list[float]]:
     """(direct, gateway) latencies in ms, interleaved call by call."""
-    arguments = {"path": str(workspace / "a.txt")}
+    arguments = call_arguments(workspace)
     node = shutil.which("node") or "node"
     direct_ms: list[float] = []
     gateway_ms: list[float] = []
     direct_server = StdioServerParameters(command=node, args=[str(entry), str(workspace)])
     async with AsyncExitStack() as stack:
         direct = await stack.enter_async_context(Client(direct_server, mode="legacy"))
-        gateway = await stack.enter_async_context(connect(url, TOKENS["alice"]))
+        gateway = await stack.enter_async_context(connect(url, TOKENS[CLIENT]))
         for index in range(warmup + calls):
             started = time.perf_counter()
-            direct_result = await direct.call_tool("read_text_file", arguments)
+            direct_result = await direct.call_tool(TOOL, arguments)
             middle = time.perf_counter()
-            gateway_result = await gateway.call_tool("filesystem__read_text_file", arguments)
+            gateway_result = await gateway.call_tool(exposed_name(SERVER, TOOL), arguments)
             ended = time.perf_counter()
             if text_of(direct_result) != WORKSPACE_TEXT or text_of(gateway_result) != WORKSPACE_TEXT:
                 raise RuntimeError(
@@ -159,20 +169,18 @@ def measure_raw(
     url: str, entry: Path, workspace: Path, calls: int, warmup: int
 ) -> tuple[list[float], list[float]]:
     """(direct, gateway) latencies in ms without any SDK client, interleaved call by call."""
-    arguments = {"path": str(workspace / "a.txt")}
-    direct, gateway = RawStdio(entry, workspace), RawHttp(url, TOKENS["alice"])
+    arguments = call_arguments(workspace)
+    direct, gateway = RawStdio(entry, workspace), RawHttp(url, TOKENS[CLIENT])
     direct_ms: list[float] = []
     gateway_ms: list[float] = []
     try:
         for index in range(warmup + calls):
             call = {"jsonrpc": "2.0", "id": index + 1, "method": "tools/call"}
             started = time.perf_counter()
-            direct_answer = direct.request(
-                {**call, "params": {"name": "read_text_file", "arguments": arguments}}
-            )
+            direct_answer = direct.request({**call, "params": {"name": TOOL, "arguments": arguments}})
             middle = time.perf_counter()
             gateway_answer = gateway.request(
-                {**call, "params": {"name": "filesystem__read_text_file", "arguments": arguments}}
+                {**call, "params": {"name": exposed_name(SERVER, TOOL), "arguments": arguments}}
             )
             ended = time.perf_counter()
             texts = [
@@ -199,20 +207,11 @@ def measure_floor(
     MCP handling with no decision and no downstream call); all from plain blocking clients."""
     parts = urlsplit(decider_url)
     decider = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
-    path = str(workspace / "a.txt")
-    decision_body = json.dumps(
-        {
-            "input": {
-                "client": "alice",
-                "server": "filesystem",
-                "tool": "read_text_file",
-                "arguments": {"path": path},
-                "paths": [path],
-                "path_errors": [],
-            }
-        }
-    )
-    gateway = RawHttp(url, TOKENS["alice"])
+    arguments = call_arguments(workspace)
+    # What the gateway sends for this call: the workspace is resolved, so the path is already normal.
+    decision_input = {"client": CLIENT, "server": SERVER, "tool": TOOL, "arguments": arguments}
+    decision_body = json.dumps({"input": {**decision_input, "paths": [arguments["path"]], "path_errors": []}})
+    gateway = RawHttp(url, TOKENS[CLIENT])
     series: dict[str, list[float]] = {"decision alone": [], "decider /health": [], "ping via gateway": []}
     try:
         for index in range(warmup + calls):
@@ -243,9 +242,7 @@ def report_floor(floor: dict[str, list[float]], raw_direct_ms: list[float]) -> N
     """Print the unavoidable parts and the gateway p50 they add up to with this design."""
     print("what a gateway call cannot avoid (plain blocking clients):")
     for name, samples in floor.items():
-        print(
-            f"  {name:<19} p50 {statistics.median(samples):8.3f} ms  p99 {percentile(samples, 0.99):8.3f} ms"
-        )
+        print_series(name, samples)
     direct = statistics.median(raw_direct_ms)
     unavoidable = [statistics.median(floor[name]) for name in ("decision alone", "ping via gateway")]
     lowest = direct + sum(unavoidable)
@@ -255,15 +252,18 @@ def report_floor(floor: dict[str, list[float]], raw_direct_ms: list[float]) -> N
     )
 
 
+def print_series(name: str, samples: list[float]) -> None:
+    """One line: the series' p50 and p99."""
+    print(f"  {name:<19} p50 {statistics.median(samples):8.3f} ms  p99 {percentile(samples, 0.99):8.3f} ms")
+
+
 def report(
     title: str, direct_ms: list[float], gateway_ms: list[float], extra: list[tuple[str, list[float]]]
 ) -> None:
     """Print p50/p99 of each series and the gateway/direct ratios."""
     print(title)
     for name, samples in [("direct stdio", direct_ms), ("through gateway", gateway_ms), *extra]:
-        print(
-            f"  {name:<19} p50 {statistics.median(samples):8.3f} ms  p99 {percentile(samples, 0.99):8.3f} ms"
-        )
+        print_series(name, samples)
     p50_ratio = statistics.median(gateway_ms) / statistics.median(direct_ms)
     p99_ratio = percentile(gateway_ms, 0.99) / percentile(direct_ms, 0.99)
     print(f"  ratio gateway/direct: p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
@@ -285,7 +285,7 @@ def main() -> int:
         base = Path(temporary).resolve()
         workspace = base / "workspace"
         workspace.mkdir()
-        (workspace / "a.txt").write_text(WORKSPACE_TEXT)
+        (workspace / FILE_NAME).write_text(WORKSPACE_TEXT)
         layout = Layout(base=base, workspace=workspace, secret=base / "secret", outside_repo=base / "none")
         opa_binary = find_opa() if options.decider in ("auto", "opa") else None
         if options.decider == "opa" and opa_binary is None:
@@ -300,8 +300,8 @@ def main() -> int:
             label = "decision test double (Python, slower than OPA)"
         config = gateway_config(base, layout, decider.url, record=False)
         # Only the filesystem server: the benchmark compares one server, directly and through the gateway.
-        config["servers"] = {"filesystem": config["servers"]["filesystem"]}
-        config["servers"]["filesystem"]["args"][-1] = str(workspace)
+        config["servers"] = {SERVER: config["servers"][SERVER]}
+        config["servers"][SERVER]["args"][-1] = str(workspace)
         gateway = start_gateway(base, config)
         try:
             direct_ms, gateway_ms = asyncio.run(measure(gateway.url, entry, workspace, calls, warmup))
