@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
 """Write docs/inventory-reference.md from every role's meta/argument_specs.yml and from
-docs/dev/collection-variables.yml (the collection-wide sovereign_* names).
+meta/variables.yml (the collection-wide sovereign_* names and the results roles set).
 
     python docs/dev/gen_inventory_reference.py           # rewrite the page
     python docs/dev/gen_inventory_reference.py --check   # exit 1 when the page is stale
@@ -24,7 +24,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES_DIR = REPO_ROOT / "roles"
-COLLECTION_VARIABLES = REPO_ROOT / "docs" / "dev" / "collection-variables.yml"
+COLLECTION_VARIABLES = REPO_ROOT / "meta" / "variables.yml"
 PAGE = REPO_ROOT / "docs" / "inventory-reference.md"
 REGENERATE = "python docs/dev/gen_inventory_reference.py"
 # A default longer than this is named by its size and left to the role's defaults file.
@@ -190,25 +190,58 @@ def render_collection(data_file: Path = COLLECTION_VARIABLES) -> list[str]:
     return lines
 
 
+def render_role_names(data_file: Path = COLLECTION_VARIABLES) -> list[str]:
+    """The tables of names under a role's prefix that no argument spec declares: the results roles
+    and playbooks set for later ones, and the options of the playbooks."""
+    data: Mapping[str, Any] = yaml.safe_load(data_file.read_text(encoding="utf-8"))
+    lines: list[str] = []
+    for section, title, by in (
+        ("role_results", "Results the roles set (read them, do not set them)", "role"),
+        ("playbook_options", "Options of the collection's playbooks (`-e name=value`)", "playbook"),
+    ):
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            f"| variable | type | {'set by' if by == 'role' else 'playbook'} | meaning |",
+        ]
+        lines.append("|---|---|---|---|")
+        for name in sorted(data[section]):
+            entry = data[section][name]
+            cells = (_cell(str(entry["type"])), _cell(str(entry[by])), _text(entry["meaning"]))
+            lines.append(f"| `{name}` | {' | '.join(cells)} |")
+    return lines
+
+
 def render() -> str:
     """The whole page."""
     lines = [
         "# Inventory reference",
         "",
-        "<!-- Generated: edit the argument specs or docs/dev/collection-variables.yml, then run",
+        "<!-- Generated: edit the argument specs or meta/variables.yml, then run",
         f"     {REGENERATE} -->",
         "",
         "Every variable the collection reads, generated from each role's `meta/argument_specs.yml`",
-        "(which Ansible validates when the role runs) and from `docs/dev/collection-variables.yml`",
-        "(the collection-wide `sovereign_*` names that plugins and playbooks read). Each role's page",
-        "explains what its variables do together; this page is the one list.",
+        "(which Ansible validates when the role runs) and from `meta/variables.yml`",
+        "(the collection-wide `sovereign_*` names that plugins and playbooks read, and the results",
+        "roles set). Each role's page explains what its variables do together; this page is the one list.",
+        "",
+        "## Unknown variables are errors",
+        "",
+        "The plan (`playbooks/plan.yml`, and so `site.yml`) stops before any host is changed when a",
+        "host has a variable named `sovereign_*` or `<role>_*` (`engine_*`, `tls_proxy_*`, ...) that",
+        "is not on this page: a misspelt name would otherwise be ignored without a word and its",
+        "default used. The message names the variable, the hosts that set it and the closest known",
+        "names. To keep a variable of your own in those name spaces, list its name or a shell pattern",
+        "in `sovereign_allowed_variables` (for example `[sovereign_site_*]`).",
         "",
         "## Collection-wide variables",
         "",
-        "Set them in `group_vars/all` unless the text says per host. They are in no argument spec,",
-        "so a misspelt name is silently ignored: compare with this list.",
+        "Set them in `group_vars/all` unless the text says per host. They are in no argument spec;",
+        'the planner checks their names (above) and values (docs/planner.md, "Input rules").',
     ]
     lines += render_collection()
+    lines += render_role_names()
     lines += [
         "",
         "## Role variables",

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ansible.plugins.action import ActionBase
+from ansible_collections.sovereign.stack.plugins.plugin_utils import known_variables
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HOST_VARIABLES
+from ansible_collections.sovereign.stack.plugins.plugin_utils.inventory_files import (
+    duplicate_keys,
+    inventory_files,
+)
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_markdown, plan_svg
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan, unplaced_messages
@@ -28,6 +33,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "fail_on_unplaced": {"type": "bool", "default": True},
 }
 PLAN_FILES = ("plan.json", "plan.md", "plan-memory.svg")
+DEPLOYMENTS = "sovereign_deployments"
 
 
 def host_inputs(hostvars: Mapping[str, Any], hosts: list[str]) -> dict[str, dict[str, Any]]:
@@ -45,6 +51,63 @@ def host_inputs(hostvars: Mapping[str, Any], hosts: list[str]) -> dict[str, dict
             picked["sovereign_hardware"] = facts["sovereign_hardware"]
         inputs[host] = plain(picked)
     return inputs
+
+
+def unknown_variable_problems(hostvars: Mapping[str, Any], hosts: list[str]) -> list[str]:
+    """Misspelt or foreign variables in the collection's name spaces, on any host of the play.
+
+    Only the names are read (iterating a host's variables templates nothing), and the allow list.
+    """
+    names: dict[str, list[str]] = {}
+    allowed: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for host in hosts:
+        variables = hostvars[host]
+        names[host] = list(variables)
+        raw = (
+            plain(variables[known_variables.ALLOW_VARIABLE])
+            if known_variables.ALLOW_VARIABLE in variables
+            else None
+        )
+        allowed[host], bad = known_variables.allowed_patterns(host, raw)
+        problems += bad
+    return problems + known_variables.unknown_variables(names, allowed)
+
+
+def fleet_deployments(hostvars: Mapping[str, Any], hosts: list[str], fallback: Any) -> Any:
+    """The one ``sovereign_deployments`` list of the fleet, read from every host that sets it.
+
+    Hosts that set it must agree: with a different list on one host (a host_vars or group_vars entry
+    replaces the list whole), the plan would depend on which host Ansible runs the planner for.
+    ``fallback`` (the play's own value) is used when no host sets it.
+    """
+    definitions: dict[str, tuple[Any, list[str]]] = {}
+    for host in hosts:
+        variables = hostvars[host]
+        if DEPLOYMENTS not in variables:
+            continue
+        value = plain(variables[DEPLOYMENTS])
+        key = json.dumps(value, sort_keys=True)
+        definitions.setdefault(key, (value, []))[1].append(host)
+    if not definitions:
+        return fallback
+    if len(definitions) == 1:
+        return next(iter(definitions.values()))[0]
+    described = "; ".join(
+        f"{known_variables.hosts_text(sorted(owners))}: "
+        + (
+            ", ".join(str(d.get("name")) for d in value if isinstance(d, Mapping))
+            if isinstance(value, list)
+            else repr(value)
+        )
+        for value, owners in sorted(definitions.values(), key=lambda item: sorted(item[1]))
+    )
+    raise PlanInputError(
+        [
+            f"{DEPLOYMENTS}: differs between hosts ({described}); set it once, in group_vars/all: a "
+            "host_vars or group_vars entry replaces the whole list, so the plan would depend on host order"
+        ]
+    )
 
 
 def render(document: Mapping[str, Any]) -> dict[str, str]:
@@ -87,19 +150,24 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no t
         result: dict[str, Any] = super().run(tmp, task_vars)
         _validated, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         hosts = args["hosts"] or list(task_vars.get("ansible_play_hosts_all") or [])
-        deployments = args["deployments"]
-        if deployments is None:
-            deployments = self._templar.template(task_vars.get("sovereign_deployments", []))
         output_dir = Path(
             args["output_dir"] or Path(str(task_vars.get("playbook_dir", "."))).parent / "plan-output"
         )
         result["files"] = [str(output_dir / name) for name in PLAN_FILES]
-        missing = [host for host in hosts if host not in task_vars["hostvars"]]
+        if not hosts:
+            result.update(
+                failed=True,
+                msg="no host in the play: the inventory is empty or its host pattern matched nothing; "
+                "nothing can be planned",
+            )
+            return result
+        hostvars = task_vars["hostvars"]
+        missing = [host for host in hosts if host not in hostvars]
         if missing:
             result.update(failed=True, msg=f"hosts: {', '.join(missing)} not in the inventory")
             return result
         try:
-            document, _warnings = compute_plan(host_inputs(task_vars["hostvars"], hosts), plain(deployments))
+            document = self._plan(args, task_vars, hosts)
         except PlanInputError as error:
             result.update(
                 failed=True,
@@ -116,3 +184,23 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no t
                 + "\n- ".join(unplaced_messages(document)),
             )
         return result
+
+    def _plan(
+        self, args: Mapping[str, Any], task_vars: Mapping[str, Any], hosts: list[str]
+    ) -> dict[str, Any]:
+        """The plan document; PlanInputError with every problem of the inventory, found before planning."""
+        hostvars = task_vars["hostvars"]
+        sources = [str(source) for source in task_vars.get("ansible_inventory_sources") or []]
+        problems = duplicate_keys(inventory_files(sources, task_vars.get("playbook_dir")))
+        problems += unknown_variable_problems(hostvars, hosts)
+        deployments = args["deployments"]
+        try:
+            if deployments is None:
+                fallback = self._templar.template(task_vars.get(DEPLOYMENTS, []))
+                deployments = fleet_deployments(hostvars, hosts, plain(fallback))
+            document, _fleet = compute_plan(host_inputs(hostvars, hosts), plain(deployments))
+        except PlanInputError as error:
+            problems += error.problems
+        if problems:
+            raise PlanInputError(problems)
+        return document

@@ -30,6 +30,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog_specs impo
     ModelSpec,
     MoeSpec,
     QuantSpec,
+    checked_id,
     parse_device,
     parse_engine,
     parse_model,
@@ -54,6 +55,9 @@ SECTIONS = ("devices", "models", "quantizations", "engines")
 
 SpecT = TypeVar("SpecT")
 Parser = Callable[[str, object, str, "str | None"], Any]
+
+# The kind of id each section holds (catalog_specs.checked_id applies that kind's rule).
+_ID_KINDS = {"devices": "device", "models": "model", "quantizations": "quantization", "engines": "engine"}
 
 _PARSERS: Mapping[str, Parser] = {
     "devices": parse_device,
@@ -186,6 +190,8 @@ def _parse_section(
     for entry_id, entry in entries.items():
         if not isinstance(entry_id, str) or not entry_id:
             raise CatalogError(f"{where}: ids must be non-empty strings, got {describe(entry_id)}")
+        # Before the id becomes part of any path in a message: it may hold a newline.
+        checked_id(entry_id, where, _ID_KINDS[section])
         entry_where = f"{where}.{entry_id}"
         source_default = f"inventory: {entry_where}" if from_inventory else None
         specs[entry_id] = parser(entry_id, entry, entry_where, source_default)

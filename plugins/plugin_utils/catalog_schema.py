@@ -9,6 +9,7 @@ Every catalog entry (shipped file, inventory extension or inline spec) goes thro
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -17,7 +18,9 @@ VENDORS = ("nvidia", "amd", "apple", "intel", "cpu")
 FORMATS = ("gguf", "safetensors", "mlx")
 ATTENTION_KINDS = ("full", "sliding", "mla", "hybrid")
 
-_COMPUTE_CAPABILITY = re.compile(r"^[0-9]+\.[0-9]+$")
+_COMPUTE_CAPABILITY = re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}$")
+# Integers without a field-specific limit: far above any real value, small enough to compute with.
+DEFAULT_INTEGER_MAXIMUM = 2**31 - 1
 _PCI_DEVICE_ID = re.compile(r"^0x[0-9a-f]{4}$")
 
 
@@ -98,40 +101,52 @@ class EntryReader:
         return self.text(key) if self.has(key) else None
 
     def number(self, key: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
-        """A number strictly above ``minimum`` and at most ``maximum``."""
+        """A finite number strictly above ``minimum`` and at most ``maximum``."""
         value = self._entry.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self._fail(key, value, "a number")
-        if value <= minimum or (maximum is not None and value > maximum):
+        if not math.isfinite(value) or value <= minimum or (maximum is not None and value > maximum):
             upper = f" and at most {maximum:g}" if maximum is not None else ""
             raise self._fail(key, value, f"a number greater than {minimum:g}{upper}")
         return float(value)
 
-    def optional_number(self, key: str, *, minimum: float = 0.0) -> float | None:
+    def optional_number(
+        self, key: str, *, minimum: float = 0.0, maximum: float | None = None
+    ) -> float | None:
         """Like :meth:`number`, or ``None`` when absent."""
-        return self.number(key, minimum=minimum) if self.has(key) else None
+        return self.number(key, minimum=minimum, maximum=maximum) if self.has(key) else None
 
     def fraction(self, key: str) -> float:
         """A number from 0 to 1 inclusive."""
         value = self._entry.get(key)
+        # NaN fails the comparison as well.
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise self._fail(key, value, "a number from 0 to 1")
         return float(value)
 
-    def integer(self, key: str, *, minimum: int = 1, default: int | None = None) -> int:
-        """An integer at least ``minimum``; ``default`` when absent."""
+    def integer(
+        self,
+        key: str,
+        *,
+        minimum: int = 1,
+        maximum: int = DEFAULT_INTEGER_MAXIMUM,
+        default: int | None = None,
+    ) -> int:
+        """An integer from ``minimum`` to ``maximum``; ``default`` when absent."""
         value = self._entry.get(key)
         if value is None and default is not None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._fail(key, value, "an integer")
-        if value < minimum:
-            raise self._fail(key, value, f"an integer of at least {minimum}")
+        if value < minimum or value > maximum:
+            raise self._fail(key, value, f"an integer of at least {minimum} and at most {maximum}")
         return value
 
-    def optional_integer(self, key: str, *, minimum: int = 1) -> int | None:
+    def optional_integer(
+        self, key: str, *, minimum: int = 1, maximum: int = DEFAULT_INTEGER_MAXIMUM
+    ) -> int | None:
         """Like :meth:`integer`, or ``None`` when absent."""
-        return self.integer(key, minimum=minimum) if self.has(key) else None
+        return self.integer(key, minimum=minimum, maximum=maximum) if self.has(key) else None
 
     def boolean(self, key: str, default: bool) -> bool:
         """``true`` or ``false``; ``default`` when absent."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ansible_collections.sovereign.stack.plugins.plugin_utils import input_rules
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog_schema import (
     ATTENTION_KINDS,
     FORMATS,
@@ -52,6 +53,25 @@ ENGINE_OPTIONAL = ("tuning",)
 INLINE_ONLY = ("id",)
 MAX_BITS_PER_WEIGHT = 32.0
 MAX_PORT = 65535
+# Plausible model sizes (docs/planner.md, "Input rules"): the largest published models are near 2T
+# parameters, 128 layers, a 256k vocabulary and a 10M-token context.
+MAX_PARAMS_B = 100_000.0
+MAX_LAYERS = 4096
+MAX_WIDTH = 1 << 20
+MAX_HEADS = 1 << 16
+MAX_VOCAB = 1 << 24
+MAX_CONTEXT = 1 << 27
+MAX_EXPERTS = 1 << 16
+
+
+def checked_id(entry_id: object, where: str, kind: str) -> str:
+    """A catalog id that is safe in paths, unit lines and argv; CatalogError naming the rule otherwise."""
+    problem = (
+        input_rules.model_id_problem(entry_id) if kind == "model" else input_rules.token_problem(entry_id)
+    )
+    if problem is not None:
+        raise CatalogError(f"{where}: {kind} id {entry_id!r} is not valid; {problem}")
+    return str(entry_id)
 
 
 @dataclass(frozen=True)
@@ -165,6 +185,8 @@ def parse_device(
         _optional(DEVICE_OPTIONAL, source_default, inline),
     )
     vendor = reader.choice("vendor", VENDORS)
+    # An inline device without an id is named by where it was declared; its id reaches no path.
+    device_id = checked_id(reader.text("id"), reader.path("id"), "device") if reader.has("id") else entry_id
     compute_capability = reader.compute_capability("compute_capability")
     if compute_capability is not None and vendor != "nvidia":
         raise CatalogError(
@@ -172,15 +194,15 @@ def parse_device(
             f"this device's vendor is {vendor!r}; remove the field or set vendor: nvidia"
         )
     return DeviceSpec(
-        id=reader.text("id", entry_id) if inline else entry_id,
+        id=device_id,
         name=reader.text("name"),
         vendor=vendor,
-        memory_bytes=round(reader.number("memory_gib") * GIB),
-        bandwidth_bytes_s=reader.number("bandwidth_gbs") * GB,
+        memory_bytes=round(reader.number("memory_gib", maximum=input_rules.DEVICE_MEMORY_GIB.maximum) * GIB),
+        bandwidth_bytes_s=reader.number("bandwidth_gbs", maximum=input_rules.BANDWIDTH_GBS.maximum) * GB,
         unified_memory=reader.boolean("unified_memory", False),
         compute_capability=compute_capability,
         arch=reader.optional_text("arch"),
-        fp16_tflops=reader.optional_number("fp16_tflops"),
+        fp16_tflops=reader.optional_number("fp16_tflops", maximum=input_rules.TFLOPS.maximum),
         pci_device_ids=reader.pci_device_ids("pci_device_ids"),
         match=reader.text_list("match"),
         source=reader.text("source", source_default),
@@ -193,11 +215,11 @@ def _parse_attention(raw: Mapping[str, Any] | None, where: str, layers: int) -> 
         return AttentionSpec("full", None, 0, 0, None, None)
     reader = EntryReader(raw, where, ATTENTION_REQUIRED, ATTENTION_OPTIONAL)
     kind = reader.choice("kind", ATTENTION_KINDS)
-    window = reader.optional_integer("sliding_window")
-    sliding_layers = reader.integer("sliding_layers", minimum=0, default=0)
-    linear_layers = reader.integer("linear_layers", minimum=0, default=0)
-    kv_lora_rank = reader.optional_integer("kv_lora_rank")
-    qk_rope_head_dim = reader.optional_integer("qk_rope_head_dim")
+    window = reader.optional_integer("sliding_window", maximum=MAX_CONTEXT)
+    sliding_layers = reader.integer("sliding_layers", minimum=0, maximum=MAX_LAYERS, default=0)
+    linear_layers = reader.integer("linear_layers", minimum=0, maximum=MAX_LAYERS, default=0)
+    kv_lora_rank = reader.optional_integer("kv_lora_rank", maximum=MAX_WIDTH)
+    qk_rope_head_dim = reader.optional_integer("qk_rope_head_dim", maximum=MAX_HEADS)
 
     if sliding_layers + linear_layers > layers:
         raise CatalogError(
@@ -233,14 +255,15 @@ def _parse_moe(raw: Mapping[str, Any] | None, where: str) -> MoeSpec | None:
     if raw is None:
         return None
     reader = EntryReader(raw, where, MOE_REQUIRED, MOE_OPTIONAL)
-    experts = reader.integer("experts")
-    experts_active = reader.integer("experts_active")
+    experts = reader.integer("experts", maximum=MAX_EXPERTS)
+    experts_active = reader.integer("experts_active", maximum=MAX_EXPERTS)
     if experts_active > experts:
         raise CatalogError(
             f"{reader.path('experts_active')}: {experts_active} routed experts per token "
             f"exceed the {experts} experts of the layer"
         )
-    return MoeSpec(experts, experts_active, reader.integer("shared_experts", minimum=0, default=0))
+    shared = reader.integer("shared_experts", minimum=0, maximum=MAX_EXPERTS, default=0)
+    return MoeSpec(experts, experts_active, shared)
 
 
 def parse_model(
@@ -253,32 +276,40 @@ def parse_model(
         _required(MODEL_REQUIRED, source_default),
         _optional(MODEL_OPTIONAL, source_default, inline),
     )
-    total_b = reader.number("params_total_b")
-    active_b = reader.number("params_active_b") if reader.has("params_active_b") else total_b
+    if inline and not reader.has("id"):
+        raise CatalogError(
+            f"{reader.path('id')}: missing; an inline model needs an id such as 'owner/name' "
+            "(it names the model's folder on the hosts and its weights)"
+        )
+    model_id = checked_id(reader.text("id"), reader.path("id"), "model") if inline else entry_id
+    total_b = reader.number("params_total_b", maximum=MAX_PARAMS_B)
+    active_b = (
+        reader.number("params_active_b", maximum=MAX_PARAMS_B) if reader.has("params_active_b") else total_b
+    )
     if active_b > total_b:
         raise CatalogError(
             f"{reader.path('params_active_b')}: {active_b:g} billion active parameters exceed "
             f"params_total_b ({total_b:g})"
         )
-    layers = reader.integer("layers")
-    attention_heads = reader.integer("attention_heads")
-    kv_heads = reader.integer("kv_heads")
+    layers = reader.integer("layers", maximum=MAX_LAYERS)
+    attention_heads = reader.integer("attention_heads", maximum=MAX_HEADS)
+    kv_heads = reader.integer("kv_heads", maximum=MAX_HEADS)
     if attention_heads % kv_heads:
         raise CatalogError(
             f"{reader.path('kv_heads')}: {kv_heads} KV heads do not divide the {attention_heads} "
             f"attention heads; valid: a divisor of {attention_heads}"
         )
     return ModelSpec(
-        id=reader.text("id", entry_id) if inline else entry_id,
+        id=model_id,
         params_total=round(total_b * BILLION),
         params_active=round(active_b * BILLION),
         layers=layers,
-        hidden_size=reader.integer("hidden_size"),
+        hidden_size=reader.integer("hidden_size", maximum=MAX_WIDTH),
         attention_heads=attention_heads,
         kv_heads=kv_heads,
-        head_dim=reader.integer("head_dim"),
-        vocab_size=reader.integer("vocab_size"),
-        max_context=reader.integer("max_context"),
+        head_dim=reader.integer("head_dim", maximum=MAX_HEADS),
+        vocab_size=reader.integer("vocab_size", maximum=MAX_VOCAB),
+        max_context=reader.integer("max_context", maximum=MAX_CONTEXT),
         tie_embeddings=reader.boolean("tie_embeddings", False),
         attention=_parse_attention(reader.mapping("attention"), reader.path("attention"), layers),
         moe=_parse_moe(reader.mapping("moe"), reader.path("moe")),
@@ -298,7 +329,7 @@ def parse_quantization(
         _optional(QUANT_OPTIONAL, source_default, False),
     )
     return QuantSpec(
-        id=entry_id,
+        id=checked_id(entry_id, where, "quantization"),
         format=reader.choice("format", FORMATS),
         engines=reader.text_list("engines"),
         bits_per_weight=reader.number("bits_per_weight", maximum=MAX_BITS_PER_WEIGHT),
@@ -319,14 +350,14 @@ def parse_engine(entry_id: str, entry: object, where: str, source_default: str |
         _optional(ENGINE_OPTIONAL, source_default, False),
     )
     tuning = reader.mapping("tuning") or {}
-    port = reader.integer("default_port")
-    if port > MAX_PORT:
-        raise CatalogError(
-            f"{reader.path('default_port')}: expected a TCP port from 1 to {MAX_PORT}, got {port}"
-        )
+    port = reader.integer("default_port", maximum=MAX_PORT)
+    version = reader.text("version")
+    problem = input_rules.token_problem(version)
+    if problem is not None:
+        raise CatalogError(f"{reader.path('version')}: {version!r} is not valid; {problem}")
     return EngineSpec(
-        id=entry_id,
-        version=reader.text("version"),
+        id=checked_id(entry_id, where, "engine"),
+        version=version,
         formats=reader.text_list("formats", FORMATS),
         vendors=reader.text_list("vendors", VENDORS),
         default_port=port,

@@ -9,14 +9,23 @@ are compared so that an inventory that no longer matches the machine is reported
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.sovereign.stack.plugins.plugin_utils import input_rules
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
     Catalog,
     CatalogError,
     DeviceSpec,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.hardware_fact import DetectedHardware, read_fact
+from ansible_collections.sovereign.stack.plugins.plugin_utils.host_settings import (
+    DEFAULT_MODELS_DIR,
+    HOST_SETTING_VARIABLES,
+    HostSettings,
+    read_settings,
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 
@@ -32,7 +41,7 @@ DEFAULT_MEMORY_RESERVE_GIB = 8.0
 APPLE_SMALL_RAM_LIMIT_BYTES = 36 * GIB
 APPLE_SMALL_RAM_GPU_SHARE = 2 / 3
 APPLE_LARGE_RAM_GPU_SHARE = 3 / 4
-DEFAULT_MODELS_DIR = "/var/lib/sovereign/models"
+__all__ = ["DEFAULT_MODELS_DIR", "HOST_VARIABLES", "Gpu", "HostReading", "HostResources", "read_host"]
 # Vendors whose GPUs the engines in catalogs/engines.yml can run models on.
 MODEL_VENDORS = ("nvidia", "amd", "apple")
 
@@ -41,9 +50,10 @@ HOST_VARIABLES = (
     "sovereign_hardware_declared",
     "sovereign_memory_reserve_gib",
     "sovereign_memory_bandwidth_gbs",
-    "sovereign_models_dir",
     "sovereign_catalog_extensions",
+    *HOST_SETTING_VARIABLES,
 )
+DECLARED_KEYS = ("cpu", "gpus", "memory_gib", "unified_memory_gpu_limit_gib")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,10 @@ class HostResources:
     reserve_bytes: int
     cpu_bandwidth_bytes_s: float | None
     models_dir: str
+    # False when the host's sovereign_layers leave out the engine layer: it gets no deployment.
+    serves_models: bool = True
+    # Ports the stack's own services hold on this host: port -> the variable that sets it.
+    stack_ports: Mapping[int, str] = field(default_factory=dict, compare=False)
 
     @property
     def unified(self) -> bool:
@@ -96,8 +110,16 @@ class HostResources:
 
         An integrated Intel GPU beside an NVIDIA or AMD card does not make an Intel host.
         """
-        preferred = [gpu.vendor for gpu in self.gpus if gpu.vendor in MODEL_VENDORS]
-        return preferred[0] if preferred else (self.gpus[0].vendor if self.gpus else "cpu")
+        return self.vendors[0]
+
+    @property
+    def vendors(self) -> tuple[str, ...]:
+        """Every accelerator vendor of the host that engines can run on, in GPU order (``cpu``: none).
+
+        A host may hold an NVIDIA and an AMD card; each deployment then runs on one vendor's GPUs.
+        """
+        preferred = tuple(dict.fromkeys(gpu.vendor for gpu in self.gpus if gpu.vendor in MODEL_VENDORS))
+        return preferred or ((self.gpus[0].vendor,) if self.gpus else ("cpu",))
 
     def signature(self) -> tuple[Any, ...]:
         """Everything but the name: hosts with equal signatures are interchangeable for placement."""
@@ -119,30 +141,42 @@ class HostReading:
     warnings: tuple[str, ...]
 
 
-def _number(value: Any, where: str, minimum_exclusive: float = 0.0) -> float:
-    """A positive number from the inventory, or a PlanInputError naming the variable."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum_exclusive:
+def _number(value: Any, where: str, limits: input_rules.Range, unit: str) -> float:
+    """A finite number within ``limits`` from the inventory, or a PlanInputError naming the variable."""
+    if not limits.accepts(value):
+        hint = " (write the number alone, without quotes or a unit)" if isinstance(value, str) else ""
         raise PlanInputError(
-            [f"{where}: {value!r} is not valid; expected a number greater than {minimum_exclusive:g}"]
+            [f"{where}: {value!r} is not valid; expected {limits.expected()} ({unit}){hint}"]
         )
     return float(value)
 
 
 def _declared_gpus(host: str, declared: Mapping[str, Any], catalog: Catalog) -> list[Gpu]:
-    entries = declared.get("gpus") or []
     base = f"hosts.{host}.sovereign_hardware_declared.gpus"
+    if "gpus" not in declared:
+        # Ansible replaces a mapping whole: a host_vars entry with only memory_gib would silently
+        # drop the GPUs a group_vars entry declared.
+        raise PlanInputError(
+            [
+                f"{base}: missing; list the host's GPUs, or write gpus: [] for a host without one "
+                "(a sovereign_hardware_declared in host_vars replaces the group's whole mapping, "
+                "its gpus included)"
+            ]
+        )
+    entries = declared["gpus"]
     if not isinstance(entries, list):
         raise PlanInputError(
-            [f"{base}: {entries!r} is not valid; expected a list of {{device, count, nvlink}}"]
+            [f"{base}: {entries!r} is not valid; expected a list of {{device, count, nvlink}} ([] for none)"]
         )
     gpus: list[Gpu] = []
     problems: list[str] = []
+    numbered: dict[str, int] = {}
     for position, entry in enumerate(entries):
         where = f"{base}[{position}]"
         if not isinstance(entry, Mapping) or "device" not in entry:
             problems.append(f"{where}: {entry!r} is not valid; expected a mapping with a 'device' key")
             continue
-        unknown = sorted(set(entry) - {"device", "count", "nvlink"})
+        unknown = sorted(set(map(str, entry)) - {"device", "count", "nvlink"})
         if unknown:
             problems.append(
                 f"{where}: unknown key(s) {', '.join(unknown)}; valid keys are count, device, nvlink"
@@ -154,27 +188,36 @@ def _declared_gpus(host: str, declared: Mapping[str, Any], catalog: Catalog) -> 
             problems.append(str(error))
             continue
         count = entry.get("count", 1)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            problems.append(f"{where}.count: {count!r} is not valid; expected an integer of at least 1")
-            continue
-        if spec.memory_bytes <= 0:
+        if not input_rules.GPU_COUNT.accepts(count):
             problems.append(
-                f"{where}.device: memory {spec.memory_bytes!r} bytes is not valid; expected more than 0"
+                f"{where}.count: {count!r} is not valid; expected {input_rules.GPU_COUNT.expected()}"
             )
             continue
+        if len(gpus) + count > input_rules.GPUS_PER_HOST:
+            problems.append(
+                f"{where}.count: {count} GPUs make {len(gpus) + count} on the host; expected at most "
+                f"{input_rules.GPUS_PER_HOST} GPUs per host"
+            )
+            continue
+        nvlink = entry.get("nvlink", False)
+        if not isinstance(nvlink, bool):
+            problems.append(f"{where}.nvlink: {nvlink!r} is not valid; expected true or false")
+            continue
         first = len(gpus)
-        linked = bool(entry.get("nvlink", False))
+        # Each vendor numbers its own GPUs from 0 (CUDA_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES).
+        first_index = numbered.get(spec.vendor, 0)
+        numbered[spec.vendor] = first_index + count
         for offset in range(count):
-            peers = tuple(i for i in range(first, first + count) if i != first + offset) if linked else ()
-            gpus.append(_gpu_from_spec(first + offset, spec, peers))
+            peers = tuple(first_index + i for i in range(count) if i != offset) if nvlink else ()
+            gpus.append(_gpu_from_spec(first + offset, first_index + offset, spec, peers))
     if problems:
         raise PlanInputError(problems)
     return gpus
 
 
-def _gpu_from_spec(index: int, spec: DeviceSpec, peers: tuple[int, ...]) -> Gpu:
+def _gpu_from_spec(slot: int, index: int, spec: DeviceSpec, peers: tuple[int, ...]) -> Gpu:
     return Gpu(
-        slot=index,
+        slot=slot,
         index=index,
         name=spec.name,
         vendor=spec.vendor,
@@ -186,42 +229,40 @@ def _gpu_from_spec(index: int, spec: DeviceSpec, peers: tuple[int, ...]) -> Gpu:
     )
 
 
-def _detected_gpus(host: str, fact: Mapping[str, Any], catalog: Catalog, warnings: list[str]) -> list[Gpu]:
+def _detected_gpus(host: str, fact: DetectedHardware, catalog: Catalog, warnings: list[str]) -> list[Gpu]:
     """GPUs that can run a model: a display adapter with no memory figure and no catalog entry is skipped."""
     gpus: list[Gpu] = []
-    unified = fact.get("unified_memory") or {}
-    for position, raw in enumerate(fact.get("gpus") or []):
-        where = f"hosts.{host}.sovereign_hardware.gpus[{position}]"
-        spec = catalog.match_device(raw)
-        memory = raw.get("memory_total_bytes")
-        if unified.get("total_bytes") and (memory is None or raw.get("unified_memory")):
+    for detected in fact.gpus:
+        where = f"hosts.{host}.sovereign_hardware.gpus[{detected.position}]"
+        spec = catalog.match_device(detected.raw)
+        memory = detected.memory_bytes
+        if fact.unified_total_bytes and (memory is None or detected.unified_memory):
             # Unified memory: the GPU's own figure is the BIOS carve-out (APU) or missing (GB10, Apple).
-            memory = unified["total_bytes"]
+            memory = fact.unified_total_bytes
         if memory is None and spec is not None:
             memory = spec.memory_bytes
         if not memory:
             warnings.append(
-                f"{where}: '{raw.get('name')}' ignored: memory unknown and no catalog device matches "
+                f"{where}: {detected.name!r} ignored: memory unknown and no catalog device matches "
                 "(declare it in sovereign_hardware_declared or sovereign_catalog_extensions.devices)"
             )
             continue
         if spec is None:
             warnings.append(
-                f"{where}: '{raw.get('name')}' matches no catalog device; bandwidth unknown, so no speed "
+                f"{where}: {detected.name!r} matches no catalog device; bandwidth unknown, so no speed "
                 "prediction (add the device to sovereign_catalog_extensions.devices)"
             )
-        capability = raw.get("compute_capability") or (spec.compute_capability if spec else None)
         gpus.append(
             Gpu(
                 slot=len(gpus),
-                index=int(raw.get("index", position)),
-                name=str(raw.get("name") or (spec.name if spec else "unknown")),
-                vendor=str(raw.get("vendor") or (spec.vendor if spec else "unknown")),
+                index=detected.index,
+                name=detected.name or (spec.name if spec else "unknown"),
+                vendor=detected.vendor or (spec.vendor if spec else "unknown"),
                 device_id=spec.id if spec else None,
-                memory_bytes=int(memory),
+                memory_bytes=memory,
                 bandwidth_bytes_s=spec.bandwidth_bytes_s if spec else None,
-                compute_capability=capability,
-                nvlink_peers=tuple(int(peer) for peer in raw.get("nvlink_peers") or ()),
+                compute_capability=detected.compute_capability or (spec.compute_capability if spec else None),
+                nvlink_peers=detected.nvlink_peers,
             )
         )
     return gpus
@@ -297,7 +338,7 @@ def _compare(host: str, detected: HostResources, declared: HostResources) -> lis
 
 def _reserve_bytes(host: str, hostvars: Mapping[str, Any]) -> int:
     raw = hostvars.get("sovereign_memory_reserve_gib", DEFAULT_MEMORY_RESERVE_GIB)
-    value = _number(raw, f"hosts.{host}.sovereign_memory_reserve_gib", minimum_exclusive=-1e-9)
+    value = _number(raw, f"hosts.{host}.sovereign_memory_reserve_gib", input_rules.RESERVE_GIB, "GiB")
     return int(value * GIB)
 
 
@@ -305,32 +346,41 @@ def _cpu_bandwidth(host: str, hostvars: Mapping[str, Any]) -> float | None:
     raw = hostvars.get("sovereign_memory_bandwidth_gbs")
     if raw is None:
         return None
-    return _number(raw, f"hosts.{host}.sovereign_memory_bandwidth_gbs") * 1e9
+    return (
+        _number(raw, f"hosts.{host}.sovereign_memory_bandwidth_gbs", input_rules.BANDWIDTH_GBS, "GB/s") * 1e9
+    )
 
 
 def _from_declared(
-    host: str, declared: Mapping[str, Any], hostvars: Mapping[str, Any], catalog: Catalog
+    host: str,
+    declared: Mapping[str, Any],
+    hostvars: Mapping[str, Any],
+    catalog: Catalog,
+    settings: HostSettings,
 ) -> HostResources:
     where = f"hosts.{host}.sovereign_hardware_declared"
     if not isinstance(declared, Mapping):
         raise PlanInputError(
             [f"{where}: {declared!r} is not valid; expected a mapping (docs/dev/contracts.md section 2)"]
         )
-    unknown = sorted(set(declared) - {"gpus", "memory_gib", "cpu", "unified_memory_gpu_limit_gib"})
+    unknown = sorted(set(map(str, declared)) - set(DECLARED_KEYS))
     if unknown:
         raise PlanInputError(
-            [
-                f"{where}: unknown key(s) {', '.join(unknown)}; valid keys are "
-                "cpu, gpus, memory_gib, unified_memory_gpu_limit_gib"
-            ]
+            [f"{where}: unknown key(s) {', '.join(unknown)}; valid keys are {', '.join(DECLARED_KEYS)}"]
         )
     devices = _declared_gpus(host, declared, catalog)
     # A "cpu" catalog device describes the host's RAM (its bandwidth), not an accelerator.
     cpu_devices = [gpu for gpu in devices if gpu.vendor == "cpu"]
-    gpus = [gpu for gpu in devices if gpu.vendor != "cpu"]
+    # Slots are positions in the host's GPU list, which the CPU entries are not part of.
+    gpus = [
+        dataclasses.replace(gpu, slot=slot)
+        for slot, gpu in enumerate(g for g in devices if g.vendor != "cpu")
+    ]
     platform = _platform(gpus, None, catalog)
     if "memory_gib" in declared:
-        system = int(_number(declared["memory_gib"], f"{where}.memory_gib") * GIB)
+        system = int(
+            _number(declared["memory_gib"], f"{where}.memory_gib", input_rules.HOST_MEMORY_GIB, "GiB") * GIB
+        )
     elif platform in ("apple", "nvidia_gb10", "amd_apu"):
         system = gpus[0].memory_bytes
     elif cpu_devices:
@@ -339,14 +389,17 @@ def _from_declared(
         raise PlanInputError([f"{where}.memory_gib: missing; expected the host's system RAM in GiB"])
     limit_raw = declared.get("unified_memory_gpu_limit_gib")
     limit = (
-        int(_number(limit_raw, f"{where}.unified_memory_gpu_limit_gib") * GIB)
+        int(
+            _number(limit_raw, f"{where}.unified_memory_gpu_limit_gib", input_rules.HOST_MEMORY_GIB, "GiB")
+            * GIB
+        )
         if limit_raw is not None
         else None
     )
     reserve = _reserve_bytes(host, hostvars)
     if platform != "discrete" and gpus:
         # One pool: the GPU entry carries the pool size as the machine was declared.
-        gpus = [_with_memory(gpu, system) for gpu in gpus]
+        gpus = [dataclasses.replace(gpu, memory_bytes=system) for gpu in gpus]
     return HostResources(
         name=host,
         source="declared",
@@ -357,71 +410,76 @@ def _from_declared(
         reserve_bytes=reserve,
         cpu_bandwidth_bytes_s=_cpu_bandwidth(host, hostvars)
         or (cpu_devices[0].bandwidth_bytes_s if cpu_devices else None),
-        models_dir=str(hostvars.get("sovereign_models_dir", DEFAULT_MODELS_DIR)),
-    )
-
-
-def _with_memory(gpu: Gpu, memory: int) -> Gpu:
-    return Gpu(
-        slot=gpu.slot,
-        index=gpu.index,
-        name=gpu.name,
-        vendor=gpu.vendor,
-        device_id=gpu.device_id,
-        memory_bytes=memory,
-        bandwidth_bytes_s=gpu.bandwidth_bytes_s,
-        compute_capability=gpu.compute_capability,
-        nvlink_peers=gpu.nvlink_peers,
+        models_dir=settings.models_dir,
+        serves_models=settings.serves_models,
+        stack_ports=settings.stack_ports,
     )
 
 
 def _from_detected(
-    host: str, fact: Mapping[str, Any], hostvars: Mapping[str, Any], catalog: Catalog, warnings: list[str]
+    host: str,
+    fact: DetectedHardware,
+    hostvars: Mapping[str, Any],
+    catalog: Catalog,
+    *,
+    settings: HostSettings,
+    warnings: list[str],
 ) -> HostResources:
-    where = f"hosts.{host}.sovereign_hardware"
-    total = (fact.get("memory") or {}).get("total_bytes")
-    if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
-        raise PlanInputError(
-            [f"{where}.memory.total_bytes: {total!r} is not valid; expected bytes greater than 0"]
-        )
-    unified = fact.get("unified_memory") or {}
     gpus = _detected_gpus(host, fact, catalog, warnings)
-    platform = _platform(gpus, unified.get("kind"), catalog)
+    platform = _platform(gpus, fact.unified_kind, catalog)
     reserve = _reserve_bytes(host, hostvars)
-    pool_total = int(unified.get("total_bytes") or total)
-    limit = unified.get("gpu_limit_bytes")
+    pool_total = fact.unified_total_bytes or fact.memory_bytes
     return HostResources(
         name=host,
         source="detected",
         platform=platform,
         gpus=tuple(gpus),
-        system_memory_bytes=total,
-        pool_bytes=_pool_bytes(host, platform, pool_total, int(limit) if limit else None, reserve),
+        system_memory_bytes=fact.memory_bytes,
+        pool_bytes=_pool_bytes(host, platform, pool_total, fact.unified_gpu_limit_bytes, reserve),
         reserve_bytes=reserve,
         cpu_bandwidth_bytes_s=_cpu_bandwidth(host, hostvars),
-        models_dir=str(hostvars.get("sovereign_models_dir", DEFAULT_MODELS_DIR)),
+        models_dir=settings.models_dir,
+        serves_models=settings.serves_models,
+        stack_ports=settings.stack_ports,
     )
 
 
 def read_host(host: str, hostvars: Mapping[str, Any], catalog: Catalog) -> HostReading:
     """Resources of ``host`` from its variables; detected facts win over declared ones.
 
-    Raises PlanInputError when the host has neither, or when what it has cannot be used.
+    Raises PlanInputError when the host has neither, or when what it has cannot be used; problems
+    of its settings and of its hardware are reported together.
     """
-    facts = hostvars.get("ansible_facts") or {}
+    problems: list[str] = []
+    settings: HostSettings | None = None
+    try:
+        settings = read_settings(host, hostvars)
+    except PlanInputError as error:
+        problems.extend(error.problems)
+    facts = hostvars.get("ansible_facts")
+    facts = facts if isinstance(facts, Mapping) else {}
     detected = hostvars.get("sovereign_hardware") or facts.get("sovereign_hardware")
     declared = hostvars.get("sovereign_hardware_declared")
-    warnings: list[str] = []
-    if detected:
-        resources = _from_detected(host, detected, hostvars, catalog, warnings)
-        if declared:
-            warnings.extend(_compare(host, resources, _from_declared(host, declared, hostvars, catalog)))
-        return HostReading(resources, tuple(warnings))
-    if declared:
-        return HostReading(_from_declared(host, declared, hostvars, catalog), ())
-    raise PlanInputError(
-        [
+    if not detected and not declared:
+        problems.append(
             f"hosts.{host}: neither sovereign_hardware (run the sovereign.stack.hardware role) nor "
             "sovereign_hardware_declared is set; declare the host's GPUs and memory_gib"
-        ]
-    )
+        )
+    fact: DetectedHardware | None = None
+    if detected:
+        try:
+            fact = read_fact(host, detected)
+        except PlanInputError as error:
+            problems.extend(error.problems)
+    if problems or settings is None:
+        raise PlanInputError(problems)
+    warnings: list[str] = []
+    if fact is not None:
+        resources = _from_detected(host, fact, hostvars, catalog, settings=settings, warnings=warnings)
+        if declared:
+            warnings.extend(
+                _compare(host, resources, _from_declared(host, declared, hostvars, catalog, settings))
+            )
+        return HostReading(resources, tuple(warnings))
+    # Neither detected nor declared was reported above, so the host declares its hardware.
+    return HostReading(_from_declared(host, declared or {}, hostvars, catalog, settings), ())

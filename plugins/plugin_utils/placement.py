@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils import (
+    eligibility,
     engine_choice,
     quant_choice,
     tensor_parallel,
@@ -31,7 +32,11 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import (
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HostResources
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import kv_cache_bytes
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import VARIABLE, DeploymentRequest
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import (
+    MAX_PORT,
+    VARIABLE,
+    DeploymentRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -75,41 +80,31 @@ def _size(request: DeploymentRequest) -> int:
     return int(model.params_total * 2 + kv_cache_bytes(model, request.context, request.concurrency, "fp16"))
 
 
-def _eligible(request: DeploymentRequest, hosts: Mapping[str, HostResources], catalog: Catalog) -> list[str]:
-    """Hosts a replica may go to: pinned ones, and only vendors the pinned engine/quant support."""
-    names = list(request.hosts) if request.hosts else sorted(hosts)
-    vendors: set[str] | None = None
-    if request.engine:
-        vendors = set(catalog.engines[request.engine].vendors)
-    if request.quant:
-        quant_vendors = set(catalog.quantizations[request.quant].vendors)
-        vendors = quant_vendors if vendors is None else vendors & quant_vendors
-    return [name for name in names if vendors is None or hosts[name].vendor in vendors]
-
-
 def check_requests(
     requests: Sequence[DeploymentRequest], hosts: Mapping[str, HostResources], catalog: Catalog
 ) -> None:
-    """Problems that need the hosts to see: pins that cannot run, more replicas than hosts."""
+    """Problems that need the hosts to see: pins no host can honour, more replicas than hosts."""
     problems: list[str] = []
     for request in requests:
         where = f"{VARIABLE} (name {request.name!r})"
-        eligible = _eligible(request, hosts, catalog)
-        candidates = list(request.hosts) if request.hosts else sorted(hosts)
-        if request.quant and request.hosts and not eligible:
-            quant = catalog.quantizations[request.quant]
-            found = ", ".join(f"{name} ({hosts[name].vendor})" for name in candidates)
-            problems.append(
-                f"{where}.quant: {request.quant!r} cannot run on the pinned hosts {found}; "
-                f"{request.quant} runs on {', '.join(quant.vendors)}"
-            )
+        unpublished = eligibility.model_problem(request, catalog)
+        if unpublished is not None:
+            problems.append(unpublished)
             continue
-        if request.replicas > len(eligible) and not request.allow_partial_placement:
-            problems.append(
-                f"{where}.replicas: {request.replicas} replicas need as many different hosts, "
-                f"but {len(eligible)} can run it ({', '.join(eligible) or 'none'}); lower replicas, "
-                "add hosts or set allow_partial_placement: true"
-            )
+        eligible, reasons = eligibility.eligible(request, hosts, catalog)
+        if request.replicas <= len(eligible) or (request.allow_partial_placement and eligible):
+            continue
+        texts = eligibility.explain_blocked(request, hosts, reasons, catalog)
+        if not eligible and len(texts) == 1:
+            ((key, text),) = texts.items()
+            problems.append(f"{where}.{key}: {text}")
+            continue
+        others = "".join(f"; {text}" for text in texts.values())
+        problems.append(
+            f"{where}.replicas: {request.replicas} replicas need as many different hosts, "
+            f"but {len(eligible)} can run it ({', '.join(eligible) or 'none'}){others}; lower replicas, "
+            "add hosts or set allow_partial_placement: true"
+        )
     if problems:
         raise PlanInputError(problems)
 
@@ -136,7 +131,7 @@ class _Pass:
 
     def place(self, request: DeploymentRequest) -> None:
         search = FitSearch(request, self.catalog)
-        eligible = _eligible(request, self.hosts, self.catalog)
+        eligible, _reasons = eligibility.eligible(request, self.hosts, self.catalog)
         by_state: dict[tuple[object, ...], tuple[tuple[float, ...], Fit] | None] = {}
         ranked: list[tuple[tuple[float, ...], str, Fit]] = []
         for name in eligible:
@@ -202,7 +197,7 @@ def explain(
 ) -> str:
     """Why no eligible host takes the replica, sized against the largest budget, and what would fit."""
     if not states:
-        return "no host in the play can run it (check hosts, engine and quant pins)"
+        return "no host in the play can run it (its hosts, engine and quant pins rule out every host)"
     # One empty copy per distinct hardware shape: a fleet of identical hosts is searched once.
     shapes: dict[tuple[object, ...], HostState] = {}
     for state in sorted(states, key=lambda s: s.resources.name):
@@ -265,13 +260,23 @@ def _need_text(request: DeploymentRequest, state: HostState, catalog: Catalog) -
     )
 
 
+def _stack_port_problem(item: Placement, host: HostResources, port: int) -> str:
+    taken = ", ".join(str(p) for p in sorted(host.stack_ports))
+    return (
+        f"{VARIABLE} (name {item.request.name!r}).port: {port} on host {host.name} is "
+        f"{host.stack_ports[port]}; expected a port that no stack service uses there (taken: {taken})"
+    )
+
+
 def _assign_ports(plan: FleetPlan) -> None:
-    """Per host: pinned ports first, then each engine's default port upward; collisions are errors."""
+    """Per host: pinned ports first, then each engine's default port upward, stepping over the ports
+    of the stack's own services; a pinned port that collides is an error."""
     problems: list[str] = []
     by_host: dict[str, list[int]] = {}
     for index, item in enumerate(plan.placements):
         by_host.setdefault(item.host, []).append(index)
     for host, indexes in sorted(by_host.items()):
+        resources = plan.states[host].resources
         used: dict[int, str] = {}
         ordered = sorted(indexes, key=lambda i: (plan.placements[i].request.name, plan.placements[i].replica))
         for index in ordered:
@@ -279,20 +284,28 @@ def _assign_ports(plan: FleetPlan) -> None:
             port = item.request.port
             if port is None:
                 continue
-            if port in used:
+            if port in resources.stack_ports:
+                problems.append(_stack_port_problem(item, resources, port))
+            elif port in used:
                 problems.append(
                     f"{VARIABLE} (name {item.request.name!r}).port: {port} on host {host} is already used by "
                     f"{used[port]}; expected a different port per deployment on a host"
                 )
-                continue
-            used[port] = item.request.name
+            else:
+                used[port] = item.request.name
         for index in ordered:
             item = plan.placements[index]
             port = item.request.port
             if port is None:
                 port = item.fit.engine.default_port
-                while port in used:
+                while port in used or port in resources.stack_ports:
                     port += 1
+                if port > MAX_PORT:
+                    problems.append(
+                        f"{VARIABLE} (name {item.request.name!r}).port: no free port above "
+                        f"{item.fit.engine.default_port} on host {host}; pin a port"
+                    )
+                    continue
                 used[port] = item.request.name
             plan.placements[index] = dataclasses.replace(item, port=port)
     if problems:

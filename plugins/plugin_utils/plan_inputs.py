@@ -18,6 +18,10 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import
 DEFAULT_CONTEXT = 8192
 MIN_PORT = 1024
 MAX_PORT = 65535
+# Plausible upper bounds (docs/planner.md, "Input rules"): more replicas than any fleet has hosts,
+# more parallel sequences than any engine batches.
+MAX_REPLICAS = 1024
+MAX_CONCURRENCY = 4096
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DEPLOYMENT_KEYS = (
     "name",
@@ -151,10 +155,10 @@ def _request(
             "name", f"{name!r} is not valid; expected lower-case letters, digits, '.', '_' or '-' (max 63)"
         )
     model = _model(check, catalog)
-    replicas = check.integer("replicas", 1, 1)
+    replicas = check.integer("replicas", 1, 1, MAX_REPLICAS)
     max_context = model.max_context if model else None
     context = check.integer("context", min(DEFAULT_CONTEXT, max_context or DEFAULT_CONTEXT), 1, max_context)
-    concurrency = check.integer("concurrency", 1, 1)
+    concurrency = check.integer("concurrency", 1, 1, MAX_CONCURRENCY)
     engine = _choice(check, "engine", sorted(set(catalog.engines) & set(BUILDERS)))
     quant = _choice(check, "quant", sorted(catalog.quantizations))
     if engine and quant and engine not in catalog.quantizations[quant].engines:

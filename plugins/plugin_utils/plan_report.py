@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
+from ansible_collections.sovereign.stack.plugins.plugin_utils import input_rules
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import DEFAULT_CATALOG_DIR, Catalog
 from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import (
     LaunchInput,
@@ -18,6 +19,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import HostState
 from ansible_collections.sovereign.stack.plugins.plugin_utils.placement import FleetPlan, Placement
+from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 
 SCHEMA_VERSION = 1
 GIB = 1024**3
@@ -47,7 +49,17 @@ def _deployment(item: Placement, state: HostState) -> dict[str, Any]:
     host = state.resources
     devices = max(len(fit.gpus), 1)
     path = model_path(host.models_dir, request.model.id, fit.quant.id, fit.quant.format)
+    if not input_rules.path_inside(path, host.models_dir):
+        # The id grammars make this impossible; the check keeps it so if a grammar is ever loosened.
+        raise PlanInputError(
+            [
+                f"hosts.{host.name}: {request.name}: model path {path!r} leaves "
+                f"sovereign_models_dir {host.models_dir!r}"
+            ]
+        )
     gpu = host.gpus[fit.slots[0]] if fit.slots else None
+    # On a host with NVIDIA and AMD cards, the deployment's own GPUs decide its variables and devices.
+    gpu_vendor = gpu.vendor if gpu else "cpu"
     started = launch(
         fit.engine,
         LaunchInput(
@@ -61,7 +73,7 @@ def _deployment(item: Placement, state: HostState) -> dict[str, Any]:
             kv_dtype=fit.kv_dtype,
             quant=fit.quant.id,
             gpus=fit.gpus,
-            vendor=host.vendor,
+            vendor=gpu_vendor,
             unified=fit.unified,
             compute_capability=gpu.compute_capability if gpu else None,
             device_memory_bytes=gpu.memory_bytes if gpu else host.pool_bytes,
@@ -94,6 +106,7 @@ def _deployment(item: Placement, state: HostState) -> dict[str, Any]:
         "kv_cache_dtype": fit.kv_dtype,
         "tensor_parallel": fit.tensor_parallel,
         "gpus": list(fit.gpus),
+        "gpu_vendor": gpu_vendor,
         "gpu_layers": fit.gpu_layers,
         "port": item.port,
         "bind": "127.0.0.1",
@@ -195,6 +208,7 @@ def plan_document(fleet: FleetPlan, catalog: Catalog) -> dict[str, Any]:
                     f"hosts.{name}: {entry['name']}: device bandwidth unknown, no speed prediction"
                 )
         hosts[name] = {
+            "models_dir": state.resources.models_dir,
             "hardware": _hardware(state),
             "devices": _devices(state, placed),
             "deployments": deployments,
@@ -213,6 +227,14 @@ def plan_document(fleet: FleetPlan, catalog: Catalog) -> dict[str, Any]:
 
 def _gib(value: float) -> str:
     return f"{value / GIB:.1f}"
+
+
+def _md(value: object) -> str:
+    """Inventory text as one Markdown table cell or list item: no line breaks, no cell breaks, no tags."""
+    text = " ".join(str(value).split())
+    for raw, escaped in (("\\", "\\\\"), ("|", "\\|"), ("`", "\\`"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(raw, escaped)
+    return text
 
 
 def plan_markdown(document: Mapping[str, Any]) -> str:
@@ -236,8 +258,9 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
             tps = "n/a" if item["predicted_decode_tps"] is None else f"{item['predicted_decode_tps']:.1f}"
             name = item["name"] + (f" #{item['replica']}" if item["replica"] else "")
             lines.append(
-                f"| {host} | {name} | {item['model']} | {item['engine']} {item['engine_version']} "
-                f"| {item['quant']} | {item['context']} x {item['concurrency']} "
+                f"| {_md(host)} | {_md(name)} | {_md(item['model'])} "
+                f"| {item['engine']} {item['engine_version']} "
+                f"| {_md(item['quant'])} | {item['context']} x {item['concurrency']} "
                 f"| {item['tensor_parallel']} / {gpus} | {item['port']} "
                 f"| {_gib(memory['total_bytes'])} / {_gib(memory['budget_bytes'])} | {tps} |"
             )
@@ -255,7 +278,7 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
                 for k in ("weights_bytes", "kv_cache_bytes", "overhead_bytes")
             }
             lines.append(
-                f"| {host} | {device['id']} {device['name']} | {_gib(totals['weights_bytes'])} | "
+                f"| {_md(host)} | {device['id']} {_md(device['name'])} | {_gib(totals['weights_bytes'])} | "
                 f"{_gib(totals['kv_cache_bytes'])} | {_gib(totals['overhead_bytes'])} | "
                 f"{_gib(device['free_bytes'])} | {_gib(device['capacity_bytes'])} |"
             )
@@ -263,12 +286,13 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
     if document["unplaced"]:
         lines += ["| Deployment | Replica | Model | Reason |", "|---|---|---|---|"]
         lines += [
-            f"| {u['name']} | {u['replica']} | {u['model']} | {u['reason']} |" for u in document["unplaced"]
+            f"| {_md(u['name'])} | {u['replica']} | {_md(u['model'])} | {_md(u['reason'])} |"
+            for u in document["unplaced"]
         ]
     else:
         lines.append("Every deployment is placed.")
     lines += ["", "## Warnings", ""]
-    lines += [f"- {warning}" for warning in document["warnings"]] or ["None."]
+    lines += [f"- {_md(warning)}" for warning in document["warnings"]] or ["None."]
     lines.append("")
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ def unsupported_reason(
 ) -> str | None:
     """Why ``quant`` cannot run with ``engine`` on a ``vendor`` device (for ``model``); None when it can."""
     if model is not None:
-        reason = _model_reason(quant, model)
+        reason = model_reason(quant, model)
         if reason:
             return reason
     if quant.format not in engine.formats or engine.id not in quant.engines:
@@ -55,7 +55,7 @@ def unsupported_reason(
     return None
 
 
-def _model_reason(quant: QuantSpec, model: ModelSpec) -> str | None:
+def model_reason(quant: QuantSpec, model: ModelSpec) -> str | None:
     """Why ``model`` has no ``quant`` checkpoint; None when it may have one."""
     if quant.id.upper().endswith(MOE_ONLY_SUFFIX) and model.moe is None:
         return f"{quant.id} applies to mixture-of-experts models only"

@@ -158,8 +158,10 @@ def run_playbook(
     check: bool = False,
     tags: str | None = None,
     verbosity: int = 0,
+    envvars: dict[str, str] | None = None,
 ) -> PlaybookRun:
-    """Run ``playbook`` with ansible-runner (only ``tags``, when given) and return its events."""
+    """Run ``playbook`` with ansible-runner (only ``tags``, when given; ``envvars`` added to the
+    environment) and return its events."""
     import ansible_runner  # imported late: unit-only runs need not load it
 
     if isinstance(inventory, dict):
@@ -179,6 +181,7 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
         # ansible-playbook lives beside this interpreter (the venv), which may not be on PATH.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        **(envvars or {}),
     }
     runner = ansible_runner.run(
         private_data_dir=str(private_data_dir),

@@ -81,3 +81,66 @@ def test_plan_playbook_fails_in_the_plan_task_on_bad_input(tmp_path: Path) -> No
     assert "sovereign_deployments[0] (name 'oss-120b'): unknown key 'replica'" in message
     assert _delegated_hosts(run.events) == {"localhost"}
     assert not (tmp_path / "o").exists()
+
+
+def _example_copy(tmp_path: Path) -> Path:
+    inventory = tmp_path / "inventory"
+    shutil.copytree(EXAMPLE, inventory)
+    return inventory
+
+
+def test_an_inventory_without_hosts_stops_the_plan(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yml"
+    empty.write_text("all:\n  hosts: {}\n", encoding="utf-8")
+    run = run_playbook(
+        PLAYBOOK, empty, tmp_path, extravars={"sovereign_plan_output_dir": str(tmp_path / "o")}
+    )
+    assert run.status == "failed"
+    (message,) = run.failure_messages()
+    assert "has no host: nothing can be planned" in message
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_misspelt_variable_stops_the_plan_with_the_closest_name(tmp_path: Path) -> None:
+    inventory = _example_copy(tmp_path)
+    host_vars = inventory / "host_vars" / "ws-3090.yml"
+    host_vars.write_text(host_vars.read_text(encoding="utf-8") + "sovereign_model_dir: /srv/models\n")
+    run = run_playbook(
+        PLAYBOOK, inventory, tmp_path, extravars={"sovereign_plan_output_dir": str(tmp_path / "o")}
+    )
+    assert run.status == "failed"
+    assert [task for _unused, task in run.task_results("failed")] == [PLAN_TASK]
+    (message,) = run.failure_messages()
+    assert "unknown variable 'sovereign_model_dir' (set on ws-3090)" in message
+    assert "did you mean 'sovereign_models_dir'" in message
+    assert not (tmp_path / "o").exists()
+
+
+def test_deployments_set_differently_on_one_host_stop_the_plan(tmp_path: Path) -> None:
+    inventory = _example_copy(tmp_path)
+    host_vars = inventory / "host_vars" / "cpu-box.yml"
+    extra = {"sovereign_deployments": [{"name": "solo", "model": "Qwen/Qwen3-4B"}]}
+    host_vars.write_text(host_vars.read_text(encoding="utf-8") + yaml.safe_dump(extra), encoding="utf-8")
+    run = run_playbook(
+        PLAYBOOK, inventory, tmp_path, extravars={"sovereign_plan_output_dir": str(tmp_path / "o")}
+    )
+    assert run.status == "failed"
+    (message,) = run.failure_messages()
+    assert "sovereign_deployments: differs between hosts (cpu-box: solo;" in message, message
+
+
+def test_a_duplicate_key_is_named_even_where_ansible_only_warns(tmp_path: Path) -> None:
+    inventory = _example_copy(tmp_path)
+    host_vars = inventory / "host_vars" / "ws-3090.yml"
+    host_vars.write_text(host_vars.read_text(encoding="utf-8") + "sovereign_memory_reserve_gib: 4\n" * 2)
+    run = run_playbook(
+        PLAYBOOK,
+        inventory,
+        tmp_path,
+        extravars={"sovereign_plan_output_dir": str(tmp_path / "o")},
+        # A user's own ansible.cfg keeps Ansible's default, a warning.
+        envvars={"ANSIBLE_DUPLICATE_YAML_DICT_KEY": "warn"},
+    )
+    assert run.status == "failed"
+    (message,) = run.failure_messages()
+    assert f"{host_vars}:" in message and "duplicate key 'sovereign_memory_reserve_gib'" in message, message

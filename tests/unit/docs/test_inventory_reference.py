@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, sovereign.stack contributors
 """docs/inventory-reference.md is generated (docs/dev/gen_inventory_reference.py) and complete: the
 committed page is the generator's output, every sovereign_* name the code uses is in
-docs/dev/collection-variables.yml, and every role has its page under docs/roles/."""
+meta/variables.yml, every result a role sets is listed there, and every role has its page under
+docs/roles/."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GENERATOR = REPO_ROOT / "docs" / "dev" / "gen_inventory_reference.py"
-DATA_FILE = REPO_ROOT / "docs" / "dev" / "collection-variables.yml"
+DATA_FILE = REPO_ROOT / "meta" / "variables.yml"
 SCANNED = ("plugins", "playbooks", "roles")
 # A whole name: `sovereign_artifact_*` (a wildcard in a comment) is not one.
 NAME = re.compile(r"\bsovereign_[a-z_]+\b(?!\*)")
@@ -65,7 +66,7 @@ def test_every_sovereign_name_in_the_code_is_in_the_data_file() -> None:
     known = set(data["variables"]) | set(data["not_variables"])
     missing = {name: where for name, where in _names_in_code().items() if name not in known}
     assert missing == {}, (
-        "add these names (first file using each shown) to docs/dev/collection-variables.yml, "
+        "add these names (first file using each shown) to meta/variables.yml, "
         "then run python docs/dev/gen_inventory_reference.py"
     )
 
@@ -159,3 +160,44 @@ def test_check_mode_reports_a_stale_page(
     assert generator.main([]) == 0
     assert page.read_text(encoding="utf-8") == generator.render()
     assert generator.main(["--check"]) == 0
+
+
+def _set_names(node: Any) -> set[str]:
+    """Names a task file sets for later tasks: set_fact keys and register targets."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("set_fact", "ansible.builtin.set_fact") and isinstance(value, dict):
+                names.update(name for name in value if name != "cacheable")
+            elif key == "register" and isinstance(value, str):
+                names.add(value)
+            else:
+                names |= _set_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            names |= _set_names(item)
+    return names
+
+
+def test_every_result_a_role_or_playbook_sets_is_known() -> None:
+    """The planner refuses unknown sovereign_* and <role>_* names: the collection's own results
+    (kept in a fact cache between runs) must never be among them."""
+    from ansible_collections.sovereign.stack.plugins.plugin_utils import known_variables
+
+    files = [*(REPO_ROOT / "roles").glob("*/tasks/*.yml"), *(REPO_ROOT / "playbooks").glob("*.yml")]
+    public = {
+        name: str(path.relative_to(REPO_ROOT))
+        for path in sorted(files)
+        for name in _set_names(yaml.safe_load(path.read_text(encoding="utf-8")))
+        if not name.startswith("_") and name.startswith(known_variables.prefixes())
+    }
+    assert "tailscale_ipv4" in public and "sovereign_plan" in public
+    unknown = {name: where for name, where in public.items() if name not in known_variables.known_names()}
+    assert unknown == {}, "add these results to meta/variables.yml (role_results or variables)"
+
+
+@pytest.mark.parametrize(("section", "by"), [("role_results", "role"), ("playbook_options", "playbook")])
+def test_every_role_name_entry_is_complete(section: str, by: str) -> None:
+    for name, entry in _data()[section].items():
+        for key in (by, "type", "meaning"):
+            assert str(entry.get(key) or "").strip(), f"{name}: {key}"

@@ -7,20 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "engine"
 
 
 def test_plan_deployment_options_cover_every_key_plan_json_writes() -> None:
-    """plan_report._deployment's keys; the role's validation would reject a plan with any other."""
+    """The keys of a deployment the planner writes: the role's validation rejects a plan with any other."""
     options = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"][
         "options"
     ]["engine_plan"]["options"]
-    assert set(options) == {
-        "name", "replica", "model", "engine", "engine_version", "quant", "format", "context",
-        "requested_context", "concurrency", "kv_cache_dtype", "tensor_parallel", "gpus", "gpu_layers",
-        "port", "bind", "model_path", "argv", "env", "predicted_decode_tps", "memory", "notes",
-    }  # fmt: skip
+    hosts = {"rig": {"sovereign_hardware_declared": {"gpus": [{"device": "rtx-4090"}], "memory_gib": 64}}}
+    document, _fleet = compute_plan(hosts, [{"name": "chat", "model": "Qwen/Qwen3-8B"}])
+    assert set(options) == set(document["hosts"]["rig"]["deployments"][0])
     assert options["bind"]["choices"] == ["127.0.0.1"]
     assert {name for name, spec in options.items() if spec.get("required")} == {
         "name", "engine", "engine_version", "port", "model_path", "argv",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import plistlib
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,10 @@ def deployment(engine: str, item: LaunchInput, total_bytes: int = 0) -> dict[str
 
 
 def role_vars() -> dict[str, Any]:
+    """The role's defaults and vars/main.yml; their templates trusted, as Ansible trusts role files."""
     variables: dict[str, Any] = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     variables.update(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
+    variables = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in variables.items()}
     variables["ansible_managed"] = "Ansible managed"
     return variables
 
@@ -89,15 +92,10 @@ def role_vars() -> dict[str, Any]:
 def render(template: Path, item: dict[str, Any], **extra: Any) -> str:
     """Render ``template`` with the role's defaults and vars, as the template task does."""
     variables = role_vars()
-    vendor = extra.get("engine_gpu_vendor", "")
-    gpu_devices = [f"/dev/nvidia{gpu}" for gpu in item["gpus"]] if vendor == "nvidia" else []
-    if item["gpus"]:
-        gpu_devices += variables["__engine_vendor_devices"].get(vendor, [])
     variables.update(
         __engine_deployment=item,
         __engine_unit_stem=item["name"],
         __engine_exec_path=f"/opt/sovereign/engines/{item['engine']}/bin",
-        __engine_gpu_devices=gpu_devices,
         __engine_launchd_label=f"org.sovereign-stack.engine.{item['name']}",
     )
     variables.update(extra)
@@ -125,7 +123,7 @@ def test_llama_cpp_cpu_unit_runs_the_plan_argv_fully_sandboxed() -> None:
     assert found["SystemCallFilter"] == ["@system-service", "~@privileged"]
     assert found["ProtectSystem"] == ["strict"]
     assert found["Restart"] == ["on-failure"]
-    assert found["X-SovereignModelPath"] == [CPU_INPUT.model_path]
+    assert found["X-SovereignModelPath"] == [f'"{CPU_INPUT.model_path}"']
     assert "MemoryMax" not in found
 
 
@@ -208,3 +206,80 @@ def test_every_planned_engine_has_an_install_task(engine: str) -> None:
     assert tasks.is_file()
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
     assert engine in specs["options"]["engine_plan"]["options"]["engine"]["choices"]
+
+
+def test_the_model_path_line_is_quoted_so_a_newline_cannot_add_lines() -> None:
+    item = deployment("llama.cpp", CPU_INPUT)
+    item["model_path"] = "/srv/models/x\n[Service]\nExecStartPre=/bin/sh -c id"
+    rendered = render(UNIT_TEMPLATE, item)
+    assert "\nExecStartPre" not in rendered
+    assert rendered.splitlines().count("[Service]") == 1
+    quoted = '"/srv/models/x\\n[Service]\\nExecStartPre=/bin/sh -c id"'
+    assert directives(rendered)["X-SovereignModelPath"] == [quoted]
+
+
+@pytest.mark.parametrize(("vendor", "devices", "variable"), [
+    ("nvidia", ["/dev/nvidia0 rw", "/dev/nvidiactl rw", "/dev/nvidia-uvm rw", "/dev/nvidia-uvm-tools rw"],
+     "CUDA_VISIBLE_DEVICES=0"),
+    ("amd", ["/dev/kfd rw", "char-drm rw"], "HIP_VISIBLE_DEVICES=0"),
+])  # fmt: skip
+def test_on_a_mixed_host_each_unit_opens_its_own_vendors_devices(
+    vendor: str, devices: list[str], variable: str
+) -> None:
+    one_gpu = dataclasses.replace(GPU_INPUT, gpus=(0,), vendor=vendor, tensor_parallel=1)
+    item = deployment("llama.cpp", one_gpu)
+    item["gpu_vendor"] = vendor
+    # The host's vendor (the first of its GPUs) is NVIDIA; the deployment's own wins.
+    found = directives(render(UNIT_TEMPLATE, item, engine_gpu_vendor="nvidia"))
+    assert found["DeviceAllow"] == devices
+    assert systemd_words(found["Environment"][1]) == [variable]
+
+
+def test_a_plan_entry_without_its_vendor_falls_back_to_the_hosts() -> None:
+    item = deployment("vllm", GPU_INPUT)
+    found = directives(render(UNIT_TEMPLATE, item, engine_gpu_vendor="nvidia"))
+    assert found["DeviceAllow"][:2] == ["/dev/nvidia0 rw", "/dev/nvidia1 rw"]
+
+
+SAFE = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value"),
+    [
+        ("__engine_safe_path", "/var/lib/sovereign/models/x\n[Service]"),
+        ("__engine_safe_path", "/var/lib/sovereign/models/../../../etc"),
+        ("__engine_safe_path", "/var/lib/sovereign/models/./x"),
+        ("__engine_safe_path", "/var/lib/sovereign/models//x"),
+        ("__engine_safe_path", "/var/lib/sovereign/models/x/"),
+        ("__engine_safe_path", "/srv/models/$(reboot)"),
+        ("__engine_safe_path", "/srv/models/a b"),
+        ("__engine_safe_path", "relative/path"),
+        ("__engine_safe_path", ""),
+        ("__engine_safe_name", "chat\nExecStartPre=/bin/sh"),
+        ("__engine_safe_name", "../chat"),
+        ("__engine_safe_version", "0.11.0\n[Service]"),
+        ("__engine_safe_version", "../../etc"),
+        ("__engine_safe_user", "root\nUser=root"),
+        ("__engine_safe_env_key", "PATH=/tmp\nX"),
+    ],
+)
+def test_the_roles_grammar_refuses_what_would_inject_or_escape(pattern: str, value: str) -> None:
+    """The role's assert uses Jinja's match test, which is Python's re.match."""
+    assert re.match(SAFE[pattern], value) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value"),
+    [
+        ("__engine_safe_path", "/var/lib/sovereign/models/Qwen--Qwen3-8B/Qwen--Qwen3-8B-Q4_K_M.gguf"),
+        ("__engine_safe_path", "/srv/models/meta-llama--Llama-3.1-8B-Instruct/mlx-4bit"),
+        ("__engine_safe_name", "tiny-chat-1"),
+        ("__engine_safe_version", "b6710"),
+        ("__engine_safe_version", "0.11.0"),
+        ("__engine_safe_user", "sovereign-engine"),
+        ("__engine_safe_env_key", "CUDA_VISIBLE_DEVICES"),
+    ],
+)
+def test_the_roles_grammar_accepts_what_the_planner_writes(pattern: str, value: str) -> None:
+    assert re.fullmatch(SAFE[pattern], value) is not None

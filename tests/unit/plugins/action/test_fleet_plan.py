@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
+import pytest
 from ansible_collections.sovereign.stack.plugins.action.fleet_plan import (
     ActionModule,
     host_inputs,
@@ -120,3 +121,87 @@ def test_write_files_replaces_only_what_differs(tmp_path: Path) -> None:
     assert (tmp_path / "a.txt").stat().st_mtime_ns == before
     assert (tmp_path / "b.txt").read_text(encoding="utf-8") == "three\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def hostvars_with(host: str, **variables: Any) -> dict[str, Any]:
+    changed = {name: dict(values) for name, values in HOSTVARS.items()}
+    changed[host].update(variables)
+    return changed
+
+
+def run_with(tmp_path: Path, hostvars: dict[str, Any], deployments: Any = None) -> dict[str, Any]:
+    variables = {**task_vars(tmp_path, deployments), "hostvars": hostvars}
+    return action({"output_dir": str(tmp_path / "o")}).run(task_vars=variables)
+
+
+def test_a_misspelt_collection_variable_is_an_error_with_the_closest_name(tmp_path: Path) -> None:
+    result = run_with(
+        tmp_path, hostvars_with("ws", sovereign_deployment=[{"name": "x", "model": "Qwen/Qwen3-4B"}])
+    )
+    assert result["failed"] is True
+    assert "sovereign_deployment" in result["msg"] and "did you mean 'sovereign_deployments'" in result["msg"]
+    assert "ws" in result["msg"] and "sovereign_allowed_variables" in result["msg"]
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "closest"),
+    [
+        ("sovereign_memory_reserve_gb", "sovereign_memory_reserve_gib"),
+        ("sovereign_model_dir", "sovereign_models_dir"),
+        ("engine_purge_weight", "engine_purge_weights"),
+        ("tls_proxy_client", "tls_proxy_clients"),
+    ],
+)
+def test_misspelt_variables_name_the_closest_known_one(tmp_path: Path, name: str, closest: str) -> None:
+    result = run_with(tmp_path, hostvars_with("mac", **{name: 4}))
+    assert result["failed"] is True
+    assert f"'{name}'" in result["msg"] and f"did you mean '{closest}'" in result["msg"], result["msg"]
+
+
+def test_known_variables_and_role_results_pass(tmp_path: Path) -> None:
+    known = {
+        "sovereign_memory_reserve_gib": 4,
+        "engine_purge_weights": True,
+        "tailscale_ipv4": "100.64.0.1",
+        "artifacts_paths": {},
+        "qdrant_endpoint": "http://127.0.0.1:6333",
+        "sovereign_plan": {},
+    }
+    result = run_with(tmp_path, hostvars_with("mac", **known))
+    assert not result.get("failed"), result.get("msg")
+
+
+def test_an_allowed_unknown_variable_passes(tmp_path: Path) -> None:
+    hostvars = hostvars_with("ws", sovereign_my_site="lab", backup_extra=1)
+    for values in hostvars.values():
+        values["sovereign_allowed_variables"] = ["sovereign_my_site", "backup_*"]
+    result = run_with(tmp_path, hostvars)
+    assert not result.get("failed"), result.get("msg")
+
+
+def test_deployments_defined_differently_on_two_hosts_are_refused(tmp_path: Path) -> None:
+    group = [{"name": "chat", "model": "Qwen/Qwen3-8B", "replicas": 2}]
+    hostvars = hostvars_with("ws", sovereign_deployments=[{"name": "solo", "model": "Qwen/Qwen3-4B"}])
+    hostvars["mac"]["sovereign_deployments"] = group
+    result = run_with(tmp_path, hostvars)
+    assert result["failed"] is True
+    for fragment in ("sovereign_deployments", "ws", "mac", "group_vars"):
+        assert fragment in result["msg"], result["msg"]
+
+
+def test_deployments_are_read_from_the_hosts_whatever_their_order(tmp_path: Path) -> None:
+    group = [{"name": "chat", "model": "Qwen/Qwen3-8B"}]
+    hostvars = hostvars_with("mac", sovereign_deployments=group)
+    hostvars["ws"]["sovereign_deployments"] = group
+    forward = run_with(tmp_path / "a", hostvars, deployments=[])
+    backward = run_with(tmp_path / "b", dict(reversed(list(hostvars.items()))), deployments=[])
+    assert forward["plan"] == backward["plan"]
+    assert forward["plan"]["hosts"]["mac"]["deployments"] or forward["plan"]["hosts"]["ws"]["deployments"]
+
+
+def test_an_empty_play_is_refused(tmp_path: Path) -> None:
+    variables = {**task_vars(tmp_path), "hostvars": {}, "ansible_play_hosts_all": []}
+    result = action({"output_dir": str(tmp_path / "o")}).run(task_vars=variables)
+    assert result["failed"] is True
+    assert "no host" in result["msg"], result["msg"]

@@ -479,7 +479,11 @@ def test_inline_model(catalog: Catalog) -> None:
     with pytest.raises(
         CatalogError, match=rf"^{re.escape(where)}\.kv_heads: 6 KV heads do not divide the 32"
     ):
-        catalog.model(with_(MODEL, kv_heads=6), where)
+        catalog.model({**with_(MODEL, kv_heads=6), "id": "acme/llm-8b"}, where)
+    with pytest.raises(CatalogError, match=rf"^{re.escape(where)}\.id: missing; an inline model needs an id"):
+        catalog.model(MODEL, where)
+    with pytest.raises(CatalogError, match=rf"^{re.escape(where)}\.id: model id '\.\./etc' is not valid"):
+        catalog.model({**MODEL, "id": "../etc"}, where)
 
 
 # --------------------------------------------------------------------------- extensions
@@ -551,17 +555,17 @@ def test_extension_errors_name_their_path() -> None:
         (
             "devices",
             with_(DEVICE, memory_gib=0),
-            r"^EXT\.devices\.x\.memory_gib: expected a number greater than 0, got 0 ",
+            r"^EXT\.devices\.x\.memory_gib: expected a number greater than 0 and at most 16384, got 0 ",
         ),
         (
             "devices",
             with_(DEVICE, memory_gib=-8.0),
-            r"\.memory_gib: expected a number greater than 0, got -8\.0 \(number\)",
+            r"\.memory_gib: expected a number greater than 0 and at most 16384, got -8\.0 \(number\)",
         ),
         (
             "devices",
             with_(DEVICE, bandwidth_gbs=-1),
-            r"\.bandwidth_gbs: expected a number greater than 0, got -1",
+            r"\.bandwidth_gbs: expected a number greater than 0 and at most 100000, got -1",
         ),
         ("devices", with_(DEVICE, memory_gib=True), r"\.memory_gib: expected a number, got True \(boolean\)"),
         ("devices", with_(DEVICE, name=...), r"^EXT\.devices\.x\.name: required field is missing$"),
@@ -591,9 +595,13 @@ def test_extension_errors_name_their_path() -> None:
         (
             "models",
             with_(MODEL, params_total_b=0),
-            r"\.params_total_b: expected a number greater than 0, got 0",
+            r"\.params_total_b: expected a number greater than 0 and at most 100000, got 0",
         ),
-        ("models", with_(MODEL, layers=0), r"\.layers: expected an integer of at least 1, got 0"),
+        (
+            "models",
+            with_(MODEL, layers=0),
+            r"\.layers: expected an integer of at least 1 and at most 4096, got 0",
+        ),
         ("models", with_(MODEL, head_dim=128.0), r"\.head_dim: expected an integer, got 128\.0 \(number\)"),
         (
             "models",
@@ -670,7 +678,7 @@ def test_extension_errors_name_their_path() -> None:
         (
             "engines",
             with_(ENGINES["vllm"], default_port=70000),
-            r"\.default_port: expected a TCP port from 1 to 65535",
+            r"\.default_port: expected an integer of at least 1 and at most 65535, got 70000",
         ),
         (
             "engines",

@@ -188,7 +188,8 @@ def test_a_different_model_is_reported() -> None:
         ),
         (
             {"sovereign_hardware": {"memory": {"total_bytes": 0}, "gpus": []}},
-            "hosts.h.sovereign_hardware.memory.total_bytes: 0 is not valid; expected bytes greater than 0",
+            "hosts.h.sovereign_hardware.memory.total_bytes: 0 is not valid; "
+            "expected an integer greater than 0",
         ),
     ],
 )
