@@ -27,8 +27,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICIES = REPO_ROOT / "roles" / "opa" / "files" / "policies"
 DECISION = "/v1/data/sovereign/mcp/decision"
+VISIBLE_TOOLS = "/v1/data/sovereign/mcp/visible_tools"
 # Written down so that a test file that silently stops loading (or a test deleted) is noticed.
-EXPECTED_TESTS = 63
+EXPECTED_TESTS = 79
 
 CONFIG = {
     "workspace_roots": ["/srv/workspace"],
@@ -166,14 +167,16 @@ def opa_server(opa: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def _decide(base: str, client: str, server: str, tool: str, paths: list[str], **extra: Any) -> dict[str, Any]:
     request = {"client": client, "server": server, "tool": tool, "arguments": {"path": paths}, "paths": paths}
-    request["path_errors"] = []
+    request.update(path_errors=[], path_arguments=["path"] if paths else [])
     request.update(extra)
     status, answer = _request(base + DECISION, "POST", {"input": request})
     assert status == 200, answer
     result: dict[str, Any] = answer["result"]
-    assert set(result) == {"allow", "reasons"}
+    assert set(result) == {"allow", "reasons", "refusals"}
     assert isinstance(result["allow"], bool)
     assert result["reasons"] and all(isinstance(reason, str) for reason in result["reasons"])
+    assert all(isinstance(refusal, str) for refusal in result["refusals"])
+    assert bool(result["refusals"]) is not result["allow"], "a deny names its rules, an allow none"
     return result
 
 
@@ -182,6 +185,7 @@ def test_server_allows_a_listed_tool_inside_the_workspace(opa_server: str) -> No
     assert result == {
         "allow": True,
         "reasons": ["tool read_text_file allowed for client alice on server filesystem"],
+        "refusals": [],
     }
 
 
@@ -190,6 +194,7 @@ def test_server_denies_a_tool_not_listed_for_the_client(opa_server: str) -> None
     assert result == {
         "allow": False,
         "reasons": ["tool write_file not allowed for client bob on server filesystem"],
+        "refusals": ["tool_not_allowed: tool write_file not allowed for client bob on server filesystem"],
     }
 
 
@@ -208,8 +213,36 @@ def test_server_denies_a_tool_not_listed_for_the_client(opa_server: str) -> None
 def test_server_denies_paths_that_leave_the_workspace(opa_server: str, path: str) -> None:
     result = _decide(opa_server, "alice", "filesystem", "read_text_file", [path])
     assert result["allow"] is False
-    # Reasons quote paths Go-style (%q), which for these ASCII paths is JSON's quoting.
+    # Reasons quote paths Go-style (%q), which for these ASCII paths is JSON's quoting; what the
+    # client reads (refusals) names the rule only.
     assert any(json.dumps(path) in reason for reason in result["reasons"]), result
+    assert not any("/srv" in refusal or path in refusal for refusal in result["refusals"]), result
+
+
+def test_server_denies_a_path_tool_called_without_a_path(opa_server: str) -> None:
+    result = _decide(opa_server, "alice", "filesystem", "read_text_file", [], path_arguments=["path"])
+    assert result["allow"] is False
+    assert result["refusals"] == [
+        "path_missing: tool read_text_file takes a path (path) and the call names none"
+    ]
+
+
+def test_server_answers_the_tools_a_client_may_see(opa_server: str) -> None:
+    tools = [
+        {"server": "filesystem", "tool": "read_text_file"},
+        {"server": "filesystem", "tool": "write_file"},
+        {"server": "git", "tool": "git_log"},
+        {"server": "git", "tool": "bash"},
+    ]
+    status, answer = _request(
+        opa_server + VISIBLE_TOOLS, "POST", {"input": {"client": "bob", "tools": tools}}
+    )
+    assert status == 200
+    assert answer["result"] == [{"server": "filesystem", "tool": "read_text_file"}]
+    status, answer = _request(
+        opa_server + VISIBLE_TOOLS, "POST", {"input": {"client": "alice", "tools": tools}}
+    )
+    assert answer["result"] == tools[:3], "a shell-like tool behind '*' stays hidden"
 
 
 def test_server_denies_shell_tools_behind_a_wildcard_and_path_errors(opa_server: str) -> None:

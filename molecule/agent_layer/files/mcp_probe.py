@@ -48,6 +48,7 @@ async def call(token: str, name: str, arguments: dict[str, Any]) -> dict[str, An
 
 
 async def tool_names(token: str) -> list[str]:
+    """The tools the gateway lists for the client of ``token``."""
     async with connect(token) as client:
         listed = await client.list_tools()
     return sorted(tool.name for tool in listed.tools)
@@ -58,6 +59,7 @@ async def main() -> None:
     workspace = os.path.dirname(WORKSPACE_FILE)
     report = {
         "tools": await tool_names(alice),
+        "bob_tools": await tool_names(bob),
         "alice_reads_workspace_file": await call(
             alice, "filesystem__read_text_file", {"path": WORKSPACE_FILE}
         ),

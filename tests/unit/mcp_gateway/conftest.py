@@ -55,4 +55,5 @@ def _contract_mode(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test starts with the double applying the contract (a test may switch modes)."""
     yield
     if "decision_double" in request.fixturenames:
-        request.getfixturevalue("decision_double").mode = "contract"
+        double = request.getfixturevalue("decision_double")
+        double.mode = double.tools_mode = "contract"

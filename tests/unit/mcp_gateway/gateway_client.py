@@ -46,3 +46,23 @@ async def call(url: str, token: str, name: str, arguments: dict[str, Any]) -> ty
 def text_of(result: types.CallToolResult) -> str:
     """All text content of a result, joined."""
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
+
+
+async def raw_request(url: str, token: str, method: str, params: Any) -> dict[str, Any]:
+    """One JSON-RPC request with ``params`` exactly as given (``None`` is sent as JSON ``null``), in a
+    fresh session opened by hand, for requests the SDK's client would never send."""
+    auth = {**MCP_HEADERS, "authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(trust_env=False, timeout=httpx2.Timeout(30.0)) as http:
+        opened = await http.post(url, headers=auth, json=INITIALIZE)
+        opened.raise_for_status()
+        session = {
+            **auth,
+            "mcp-session-id": opened.headers["mcp-session-id"],
+            "mcp-protocol-version": PROTOCOL,
+        }
+        await http.post(url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        answer = await http.post(
+            url, headers=session, json={"jsonrpc": "2.0", "id": 2, "method": method, "params": params}
+        )
+    reply: dict[str, Any] = answer.json()
+    return reply

@@ -32,7 +32,11 @@ FILESYSTEM_ENTRY = (
     NPM_CACHE / "node_modules" / "@modelcontextprotocol" / "server-filesystem" / "dist" / "index.js"
 )
 
-TOKENS = {"alice": "alice-token-" + "a" * 40, "bob": "bob-token-" + "b" * 40}
+TOKENS = {
+    "alice": "alice-token-" + "a" * 40,
+    "bob": "bob-token-" + "b" * 40,
+    "carol": "carol-token-" + "c" * 40,
+}
 SECRET_MARKER = "TOP-SECRET-CONTENT-7f3a"
 WORKSPACE_TEXT = "hello from the workspace\n"
 
@@ -127,9 +131,19 @@ def write_tokens(directory: Path, mode: int = 0o600) -> Path:
 
 
 def gateway_config(
-    directory: Path, layout: Layout, opa_url: str, *, record: bool = True, **overrides: Any
+    directory: Path,
+    layout: Layout,
+    opa_url: str,
+    *,
+    record: bool = True,
+    filesystem_roots: list[Path] | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """A configuration for the two real downstream servers (wrapped by the recorder when ``record``)."""
+    """A configuration for the two real downstream servers (wrapped by the recorder when ``record``).
+
+    The filesystem server is allowed ``filesystem_roots``: by default the whole test directory
+    (``layout.base``), so only the gateway and the policy confine; the role gives it the workspace.
+    """
     entry = ensure_filesystem_server()
     downstream_log = directory / "downstream_calls.jsonl"
 
@@ -138,7 +152,8 @@ def gateway_config(
             return command[0], command[1:]
         return sys.executable, [str(HERE / "stdio_recorder.py"), str(downstream_log), "--", *command]
 
-    fs_command, fs_args = wrapped([shutil.which("node") or "node", str(entry), str(layout.base)])
+    server_roots = [str(root) for root in (filesystem_roots or [layout.base])]
+    fs_command, fs_args = wrapped([shutil.which("node") or "node", str(entry), *server_roots])
     git_command, git_args = wrapped([sys.executable, "-m", "mcp_server_git"])
     config: dict[str, Any] = {
         "listen_address": "127.0.0.1",

@@ -12,8 +12,14 @@ from typing import Any
 
 import pytest
 import yaml
-from gateway_fixtures import GATEWAY_FILES, free_port, write_tokens
-from sovereign_mcp_gateway.config import ConfigError, HttpServer, StdioServer, load_config
+from gateway_fixtures import GATEWAY_FILES, TOKENS, free_port, write_tokens
+from sovereign_mcp_gateway.config import (
+    DEFAULT_MOVING_TOOLS,
+    ConfigError,
+    HttpServer,
+    StdioServer,
+    load_config,
+)
 
 
 def base_config(directory: Path) -> dict[str, Any]:
@@ -42,10 +48,27 @@ def test_defaults_and_servers(tmp_path: Path) -> None:
     assert config.audit_log == tmp_path / "audit.jsonl", (
         "relative paths are taken from the config's directory"
     )
-    assert set(config.tokens) == {"alice", "bob"}
+    assert config.opa_tools_url == "http://127.0.0.1:8181/v1/data/sovereign/mcp/visible_tools", (
+        "tools/list asks the rule beside the decision"
+    )
+    assert set(config.tokens) == set(TOKENS)
     fs, remote = config.servers["filesystem"], config.servers["remote"]
     assert isinstance(fs, StdioServer) and fs.args == ("fs.js", "/srv") and fs.path_arguments == {"path"}
     assert isinstance(remote, HttpServer) and remote.url == "http://127.0.0.1:9000/mcp"
+    assert fs.allow_hard_links is False and remote.allow_hard_links is False
+    assert fs.moving_tools == remote.moving_tools == DEFAULT_MOVING_TOOLS
+    assert "move_file" in DEFAULT_MOVING_TOOLS
+
+
+def test_confinement_settings_per_server(tmp_path: Path) -> None:
+    raw = base_config(tmp_path)
+    raw["servers"]["filesystem"].update(allow_hard_links=True, moving_tools=["relocate"])
+    raw["opa_tools_url"] = "http://127.0.0.1:8181/v1/data/site/tools"
+    config = load_config(write(tmp_path, raw))
+    fs = config.servers["filesystem"]
+    assert fs.allow_hard_links is True and fs.moving_tools == {"relocate"}
+    assert config.servers["remote"].allow_hard_links is False
+    assert config.opa_tools_url == "http://127.0.0.1:8181/v1/data/site/tools"
 
 
 def test_yaml_is_accepted(tmp_path: Path) -> None:
@@ -112,6 +135,15 @@ def test_plain_token_in_tokens_file_is_refused_without_echo(tmp_path: Path) -> N
         ({"servers": {"fs": {"transport": "http", "url": "ftp://x"}}}, r"'servers\.fs\.url' must be an http"),
         ({"servers": {"fs": {"command": "x", "env": {"A": 1}}}}, "env must be a mapping of strings"),
         ({"listen_adress": "127.0.0.1"}, r"unknown configuration keys \['listen_adress'\]"),
+        (
+            {"servers": {"fs": {"command": "x", "allow_hard_links": "no"}}},
+            r"servers\.fs\.allow_hard_links must be true or false .*, got 'no'",
+        ),
+        (
+            {"servers": {"fs": {"command": "x", "moving_tools": "move"}}},
+            "moving_tools must be a list of strings",
+        ),
+        ({"opa_tools_url": "tools"}, "'opa_tools_url' must be an http:// or https:// URL"),
     ],
 )
 def test_invalid_values_name_key_value_and_valid_range(

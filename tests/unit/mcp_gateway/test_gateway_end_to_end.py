@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from decision_double import DecisionDouble
-from gateway_client import INITIALIZE, MCP_HEADERS, call, connect, text_of
+from gateway_client import INITIALIZE, MCP_HEADERS, call, connect, raw_request, text_of
 from gateway_fixtures import (
     SECRET_MARKER,
     TOKENS,
@@ -103,7 +103,7 @@ async def test_write_outside_the_workspace_leaves_no_file(gateway: RunningGatewa
         "filesystem__write_file",
         {"path": f"{layout.workspace}/../secret/planted.txt", "content": "x"},
     )
-    assert_denied(result, "outside the workspace roots")
+    assert_denied(result, "[path_leaves_workspace]")
     assert not target.exists()
 
 
@@ -118,7 +118,9 @@ async def test_git_inside_allowed_outside_denied(gateway: RunningGateway, layout
     assert_denied(denied_for_bob, "tool git_status not allowed for client bob on server git")
 
 
-@pytest.mark.parametrize("mode", ["slow", "error500", "malformed", "string_true", "no_result"])
+@pytest.mark.parametrize(
+    "mode", ["slow", "error500", "malformed", "string_true", "no_result", "nan", "infinity", "duplicate_key"]
+)
 async def test_misbehaving_decision_service_denies(
     gateway: RunningGateway, layout: Layout, decision_double: DecisionDouble, mode: str
 ) -> None:
@@ -145,7 +147,7 @@ async def test_allow_everything_policy_still_cannot_leave_the_workspace(
     result = await call(
         gateway.url, BOB, "filesystem__read_text_file", {"path": f"{layout.workspace}/link_key"}
     )
-    assert_denied(result, "gateway: paths outside the workspace roots")
+    assert_denied(result, "[path_outside_workspace] is outside the workspace roots")
     allowed = await call(
         gateway.url, BOB, "filesystem__read_text_file", {"path": f"{layout.workspace}/a.txt"}
     )
@@ -173,9 +175,105 @@ async def test_missing_or_wrong_token_is_401_before_mcp(
     async with httpx2.AsyncClient(trust_env=False) as http:
         response = await http.post(gateway.url, headers={**MCP_HEADERS, **headers}, json=INITIALIZE)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
+    challenge = response.headers["www-authenticate"]
+    origin = gateway.url.removesuffix("/mcp")
+    assert challenge.startswith('Bearer realm="sovereign-mcp-gateway"')
+    assert f'resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp"' in challenge
+    # RFC 6750, 3.1: no error code when the request carried no credentials at all.
+    assert ('error="invalid_token"' in challenge) is bool(headers), challenge
+    assert "HTTP 401" in response.json()["error_description"]
     assert "mcp-session-id" not in response.headers
     assert len(gateway.audit_lines()) == audited
+
+
+@pytest.mark.parametrize(
+    "path", ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]
+)
+async def test_protected_resource_metadata_names_no_authorization_server(
+    gateway: RunningGateway, path: str
+) -> None:
+    origin = gateway.url.removesuffix("/mcp")
+    async with httpx2.AsyncClient(trust_env=False) as http:
+        direct = await http.get(origin + path)
+        proxied = await http.get(
+            origin + path, headers={"x-forwarded-proto": "https", "x-forwarded-host": "gw.tailnet.test"}
+        )
+    assert direct.status_code == 200
+    document = direct.json()
+    assert document["resource"] == gateway.url
+    assert document["bearer_methods_supported"] == ["header"]
+    assert "authorization_servers" not in document, "tokens come from the operator, not from OAuth"
+    assert "operator" in document["resource_name"]
+    assert proxied.json()["resource"] == "https://gw.tailnet.test/mcp", (
+        "the URL the client used, through Nginx"
+    )
+
+
+async def test_tools_list_shows_each_client_only_what_it_may_call(
+    gateway: RunningGateway, layout: Layout
+) -> None:
+    async with connect(gateway.url, BOB) as client:
+        bob = {tool.name for tool in (await client.list_tools()).tools}
+    async with connect(gateway.url, ALICE) as client:
+        alice = {tool.name for tool in (await client.list_tools()).tools}
+    assert bob == {"filesystem__read_text_file"}
+    assert "filesystem__write_file" in alice and "git__git_log" in alice
+    assert "filesystem__edit_file" not in alice and "filesystem__delete_file" not in alice
+    hidden = await call(gateway.url, BOB, "filesystem__list_directory", {"path": str(layout.workspace)})
+    assert_denied(
+        hidden, "tool_not_allowed: tool list_directory not allowed for client bob on server filesystem"
+    )
+
+
+async def test_tools_list_shows_nothing_without_an_answer(
+    gateway: RunningGateway, decision_double: DecisionDouble
+) -> None:
+    decision_double.tools_mode = "error500"
+    async with connect(gateway.url, ALICE) as client:
+        assert (await client.list_tools()).tools == []
+
+
+@pytest.mark.parametrize(
+    ("params", "tool"),
+    [
+        ({"name": "filesystem__read_text_file", "arguments": ["/etc/passwd"]}, "read_text_file"),
+        ({"name": "filesystem__read_text_file", "arguments": "/etc/passwd"}, "read_text_file"),
+        ({"name": 7, "arguments": {}}, ""),
+        ({"arguments": {}}, ""),
+    ],
+)
+async def test_calls_the_sdk_refuses_are_audited(
+    gateway: RunningGateway, params: dict[str, object], tool: str
+) -> None:
+    before = len(gateway.audit_lines())
+    reply = await raw_request(gateway.url, ALICE, "tools/call", params)
+    assert "error" in reply, reply
+    (record,) = gateway.audit_lines()[before:]
+    assert (record["client"], record["tool"], record["decision"], record["outcome"]) == (
+        "alice",
+        tool,
+        "deny",
+        "rejected",
+    )
+
+
+async def test_a_call_on_an_unknown_session_is_audited(gateway: RunningGateway) -> None:
+    before = len(gateway.audit_lines())
+    async with httpx2.AsyncClient(trust_env=False) as http:
+        response = await http.post(
+            gateway.url,
+            headers={**MCP_HEADERS, "authorization": f"Bearer {ALICE}", "mcp-session-id": "no-such-session"},
+            json={
+                "jsonrpc": "2.0",
+                "id": 5,
+                "method": "tools/call",
+                "params": {"name": "filesystem__read_text_file"},
+            },
+        )
+    assert response.status_code == 404
+    (record,) = gateway.audit_lines()[before:]
+    assert record["outcome"] == "rejected" and record["tool"] == "read_text_file"
+    assert "HTTP 404" in record["reasons"][0]
 
 
 async def test_sdk_client_with_a_wrong_token_cannot_connect(gateway: RunningGateway) -> None:

@@ -121,8 +121,8 @@ def test_arguments_are_normalised_and_errors_collected(tree: Path) -> None:
     )
     assert result.paths == [f"{tree}/out/secret", f"{tree}/ws/a.txt"]
     assert result.path_errors == [
-        "argument paths[1] is not an absolute path",
-        "argument source is not a string (got int)",
+        "argument paths[1] [path_not_absolute] is not an absolute path",
+        "argument source [path_not_string] is not a string (got int)",
     ]
     assert result.arguments["path"] == f"{tree}/out/secret"
     assert result.arguments["content"] == "/not/a/path/argument"

@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -28,6 +28,14 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256_HEX_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 DEFAULT_OPA_URL = "http://127.0.0.1:8181/v1/data/sovereign/mcp/decision"
+TOOLS_RULE = "visible_tools"
+"""The rule beside the decision that answers tools/list: ``opa_tools_url`` defaults to ``opa_url``
+with its last path segment replaced by this name."""
+
+DEFAULT_MOVING_TOOLS = frozenset(
+    {"move_file", "move", "move_directory", "rename", "rename_file", "copy", "copy_file", "copy_directory"}
+)
+"""Tools that move, rename or copy what a path names: a directory they name may hold no symlink."""
 
 TOP_LEVEL_KEYS = frozenset(
     {
@@ -36,6 +44,7 @@ TOP_LEVEL_KEYS = frozenset(
         "tokens_file",
         "opa_url",
         "opa_timeout_ms",
+        "opa_tools_url",
         "workspace_roots",
         "max_payload_bytes",
         "rate_limit_per_second",
@@ -45,8 +54,9 @@ TOP_LEVEL_KEYS = frozenset(
         "servers",
     }
 )
-STDIO_KEYS = frozenset({"transport", "command", "args", "env", "cwd", "path_arguments"})
-HTTP_KEYS = frozenset({"transport", "url", "headers", "path_arguments"})
+CONFINEMENT_KEYS = frozenset({"path_arguments", "allow_hard_links", "moving_tools"})
+STDIO_KEYS = frozenset({"transport", "command", "args", "env", "cwd"}) | CONFINEMENT_KEYS
+HTTP_KEYS = frozenset({"transport", "url", "headers"}) | CONFINEMENT_KEYS
 
 
 class ConfigError(ValueError):
@@ -63,6 +73,8 @@ class StdioServer:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     path_arguments: frozenset[str] = frozenset()
+    allow_hard_links: bool = False
+    moving_tools: frozenset[str] = DEFAULT_MOVING_TOOLS
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,8 @@ class HttpServer:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     path_arguments: frozenset[str] = frozenset()
+    allow_hard_links: bool = False
+    moving_tools: frozenset[str] = DEFAULT_MOVING_TOOLS
 
 
 DownstreamServer = StdioServer | HttpServer
@@ -89,6 +103,7 @@ class GatewayConfig:
     listen_address: str = "127.0.0.1"
     listen_port: int = 8800
     opa_url: str = DEFAULT_OPA_URL
+    opa_tools_url: str = ""
     opa_timeout_ms: int = 500
     max_payload_bytes: int = 1_048_576
     rate_limit_per_second: float = 20.0
@@ -120,6 +135,7 @@ def parse_config(raw: Any, base_dir: Path) -> GatewayConfig:
 
     tokens_file = _resolve(base_dir, _string(raw, "tokens_file"))
     defaults = GatewayConfig(tokens={}, servers={}, audit_log=Path(), workspace_roots=())
+    opa_url = _http_url("opa_url", raw.get("opa_url", defaults.opa_url))
     return GatewayConfig(
         tokens=load_tokens(tokens_file),
         servers=_servers(raw["servers"]),
@@ -127,7 +143,10 @@ def parse_config(raw: Any, base_dir: Path) -> GatewayConfig:
         workspace_roots=_workspace_roots(raw["workspace_roots"]),
         listen_address=_listen_address(raw.get("listen_address", defaults.listen_address)),
         listen_port=_integer(raw, "listen_port", defaults.listen_port, minimum=1, maximum=65535),
-        opa_url=_http_url("opa_url", raw.get("opa_url", defaults.opa_url)),
+        opa_url=opa_url,
+        opa_tools_url=_http_url(
+            "opa_tools_url", raw.get("opa_tools_url", _sibling_rule(opa_url, TOOLS_RULE))
+        ),
         opa_timeout_ms=_integer(raw, "opa_timeout_ms", defaults.opa_timeout_ms, minimum=1, maximum=60_000),
         max_payload_bytes=_integer(
             raw, "max_payload_bytes", defaults.max_payload_bytes, minimum=1024, maximum=64 * 1024 * 1024
@@ -245,6 +264,13 @@ def _http_url(key: str, value: Any) -> str:
     return str(value)
 
 
+def _sibling_rule(url: str, rule: str) -> str:
+    """``url`` with the last segment of its path replaced by ``rule`` (the rule's package is the same)."""
+    parts = urlsplit(url)
+    path = parts.path.rsplit("/", 1)[0] + "/" + rule
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
 def _workspace_roots(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(
@@ -279,7 +305,19 @@ def _server(name: Any, settings: Any) -> DownstreamServer:
     if not isinstance(settings, dict):
         raise ConfigError(f"{where} must be a mapping, got {settings!r}")
     transport = settings.get("transport", "stdio")
-    path_arguments = _string_list(where, settings, "path_arguments")
+    path_arguments = frozenset(_string_list(where, settings, "path_arguments"))
+    allow_hard_links = settings.get("allow_hard_links", False)
+    if not isinstance(allow_hard_links, bool):
+        raise ConfigError(
+            f"{where}.allow_hard_links must be true or false (false, the default, refuses a file with more "
+            f"than one hard link), got {allow_hard_links!r}"
+        )
+    moving_tools = (
+        frozenset(_string_list(where, settings, "moving_tools"))
+        if "moving_tools" in settings
+        else DEFAULT_MOVING_TOOLS
+    )
+
     if transport == "stdio":
         _no_unknown_keys(where, settings, STDIO_KEYS)
         command = settings.get("command")
@@ -299,7 +337,9 @@ def _server(name: Any, settings: Any) -> DownstreamServer:
             args=tuple(_string_list(where, settings, "args")),
             env=dict(env),
             cwd=cwd,
-            path_arguments=frozenset(path_arguments),
+            path_arguments=path_arguments,
+            allow_hard_links=allow_hard_links,
+            moving_tools=moving_tools,
         )
     if transport == "http":
         _no_unknown_keys(where, settings, HTTP_KEYS)
@@ -312,7 +352,9 @@ def _server(name: Any, settings: Any) -> DownstreamServer:
             name=name,
             url=_http_url(f"{where}.url", settings.get("url")),
             headers=dict(headers),
-            path_arguments=frozenset(path_arguments),
+            path_arguments=path_arguments,
+            allow_hard_links=allow_hard_links,
+            moving_tools=moving_tools,
         )
     raise ConfigError(f"{where}.transport must be 'stdio' or 'http', got {transport!r}")
 

@@ -44,10 +44,31 @@ def split_name(name: str) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a gateway tool goes: the configured server and the tool's name there."""
+    """Where a gateway tool goes: the configured server and the tool's name there.
+
+    ``path_arguments`` are the server's path arguments that the tool's input schema declares (the
+    tool takes a path when there is one), ``required_paths`` those of them the schema requires.
+    """
 
     server: DownstreamServer
     tool: str
+    path_arguments: frozenset[str] = frozenset()
+    required_paths: frozenset[str] = frozenset()
+
+
+def route_for(server: DownstreamServer, tool: types.Tool) -> Route:
+    """The route of ``tool``, with the path arguments its input schema declares."""
+    schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+    properties = schema.get("properties")
+    required = schema.get("required")
+    declared = frozenset(properties) if isinstance(properties, dict) else frozenset()
+    must = (
+        frozenset(name for name in required if isinstance(name, str))
+        if isinstance(required, list)
+        else frozenset()
+    )
+    takes = server.path_arguments & declared
+    return Route(server=server, tool=tool.name, path_arguments=takes, required_paths=takes & must)
 
 
 class DownstreamUnavailable(RuntimeError):
@@ -79,7 +100,7 @@ class Downstreams:
                 self._clients[name] = client
                 for tool in listed:
                     exposed = exposed_name(name, tool.name)
-                    self._routes[exposed] = Route(server=server, tool=tool.name)
+                    self._routes[exposed] = route_for(server, tool)
                     self._tools.append(tool.model_copy(update={"name": exposed}))
                 logger.info("downstream %s: %d tools", name, len(listed))
         except BaseException:

@@ -18,6 +18,7 @@ cfg := {
 	"destructive_tools": ["delete_file", "move_file", "remove", "rename"],
 }
 
+# A call whose tool takes the argument "path" when it names paths, and no path argument otherwise.
 call(client, server, tool, paths) := {
 	"client": client,
 	"server": server,
@@ -25,7 +26,12 @@ call(client, server, tool, paths) := {
 	"arguments": {"path": paths},
 	"paths": paths,
 	"path_errors": [],
+	"path_arguments": declared(paths),
 }
+
+declared(paths) := ["path"] if {
+	count(paths) > 0
+} else := []
 
 decide(request) := result if {
 	result := mcp.decision with data.sovereign.mcp_config as cfg with input as request
@@ -59,6 +65,7 @@ test_allow_explains_itself if {
 	decide(call("bob", "filesystem", "read_text_file", ["/srv/workspace/a.txt"])) == {
 		"allow": true,
 		"reasons": ["tool read_text_file allowed for client bob on server filesystem"],
+		"refusals": [],
 	}
 }
 
@@ -316,4 +323,111 @@ test_every_reason_is_reported if {
 	result := decide(call("bob", "filesystem", "delete_file", ["/etc/../etc/shadow", "/srv/workspace"]))
 	result.allow == false
 	count(result.reasons) >= 4
+}
+
+# A tool that takes a path, called without one (the gateway refuses first; this is the second line)
+
+test_path_tool_without_paths_denied if {
+	request := object.union(call("alice", "filesystem", "read_text_file", []), {"path_arguments": ["path"]})
+	denied_because(request, "tool read_text_file takes a path (path) and the call names none")
+}
+
+test_path_tool_without_paths_names_the_rule if {
+	request := object.union(call("alice", "filesystem", "move_file", []), {"path_arguments": ["destination", "source"]})
+	"path_missing: tool move_file takes a path (destination, source) and the call names none" in decide(request).refusals
+}
+
+test_path_arguments_may_be_left_out if {
+	allowed(object.remove(call("alice", "filesystem", "read_text_file", ["/srv/workspace/a.txt"]), ["path_arguments"]))
+}
+
+test_path_arguments_not_a_list_denied if {
+	request := object.union(call("alice", "git", "git_status", []), {"path_arguments": "path"})
+	denied_because(request, "input.path_arguments is not a list")
+}
+
+# Control characters and lookalikes of "/" and "." (a gateway that forwards raw paths)
+
+test_control_characters_denied if {
+	every path in ["/srv/workspace/a\nb", "/srv/workspace/\u202etxt", "/srv/workspace/a\u0085", "/srv/workspace/\u200b", "/srv/workspace/a\u2028"] {
+		denied_because(call("alice", "filesystem", "read_text_file", [path]), sprintf("path %q contains a control or format character", [path]))
+	}
+}
+
+test_lookalikes_denied if {
+	every path in [
+		"/srv/workspace/\u2025/etc/shadow",
+		"/srv/workspace/\uff0e\uff0e/etc",
+		"/srv/workspace/..\u2215etc",
+		"/srv/workspace/..\u2044etc",
+		"/srv/workspace/.\u0338.",
+		"/srv/workspace/\u2024\u2024/etc",
+		"/srv/workspace/..\uff0fetc",
+	] {
+		denied_because(call("alice", "filesystem", "read_text_file", [path]), sprintf("path %q contains a lookalike of '/' or '.'", [path]))
+	}
+}
+
+test_accented_names_allowed if allowed(call("alice", "filesystem", "read_text_file", ["/srv/workspace/caf\u00e9.txt"]))
+
+# What the client reads: the rules, never a path or a root
+
+test_refusals_name_the_rule_not_the_path if {
+	result := decide(call("alice", "filesystem", "read_text_file", ["/etc/shadow"]))
+	result.refusals == ["path_outside_workspace: a path is outside the workspace roots"]
+	"path \"/etc/shadow\" is outside the workspace roots [\"/srv/shared\", \"/srv/workspace\"]" in result.reasons
+}
+
+test_refusals_never_hold_a_path if {
+	result := decide(call("bob", "filesystem", "delete_file", ["/etc/../etc/shadow", "/srv/workspace", "/srv/workspace/a%2e"]))
+	count(result.refusals) >= 4
+	every refusal in result.refusals {
+		not contains(refusal, "/srv")
+		not contains(refusal, "/etc")
+	}
+}
+
+test_an_allow_has_no_refusals if decide(call("alice", "git", "git_status", [])).refusals == []
+
+test_a_site_rule_is_refused_without_its_text if {
+	result := mcp.decision with data.sovereign.mcp_config as cfg
+		with data.sovereign.mcp.deny as {"blocked by the site between 22:00 and 06:00"}
+		with input as call("alice", "filesystem", "read_text_file", ["/srv/workspace/a.txt"])
+	result.allow == false
+	result.refusals == ["site_policy: a policy rule of this site denies the call (the audit log has its reason)"]
+	result.reasons == ["blocked by the site between 22:00 and 06:00"]
+}
+
+# tools/list: what a client may see
+
+tools_of(client, entries) := tools if {
+	tools := mcp.visible_tools with data.sovereign.mcp_config as cfg with input as {"client": client, "tools": entries}
+}
+
+every_tool := [
+	{"server": "filesystem", "tool": "read_text_file"},
+	{"server": "filesystem", "tool": "write_file"},
+	{"server": "git", "tool": "git_status"},
+	{"server": "git", "tool": "bash"},
+	{"server": "ops", "tool": "run_command"},
+	{"server": "ops", "tool": "bash"},
+]
+
+test_visible_tools_follow_the_client_lists if {
+	tools_of("bob", every_tool) == [{"server": "filesystem", "tool": "read_text_file"}]
+}
+
+test_visible_tools_keep_shell_tools_behind_a_wildcard_hidden if {
+	tools_of("alice", every_tool) == [
+		{"server": "filesystem", "tool": "read_text_file"},
+		{"server": "filesystem", "tool": "write_file"},
+		{"server": "git", "tool": "git_status"},
+		{"server": "ops", "tool": "run_command"},
+	]
+}
+
+test_visible_tools_unknown_client_sees_nothing if tools_of("mallory", every_tool) == []
+
+test_visible_tools_ignore_malformed_entries if {
+	tools_of("bob", [{"server": "filesystem"}, "read_text_file", {"server": 1, "tool": "read_text_file"}]) == []
 }

@@ -1,5 +1,5 @@
 # OPA's own API authorization (opa run --authorization=basic): on this host OPA answers only the
-# gateway's decision query and the health check. Everything else (reading data, listing or
+# gateway's two queries (the decision of a call, the tools a client may see) and the health check. Everything else (reading data, listing or
 # replacing policies with PUT /v1/policies, pushing data, compiling ad-hoc queries) is refused,
 # so no local process can swap the policy or read the configuration through the API.
 package system.authz
@@ -8,7 +8,7 @@ default allow := false
 
 allow if {
 	input.method == "POST"
-	input.path == ["v1", "data", "sovereign", "mcp", "decision"]
+	input.path in [["v1", "data", "sovereign", "mcp", "decision"], ["v1", "data", "sovereign", "mcp", "visible_tools"]]
 }
 
 allow if {

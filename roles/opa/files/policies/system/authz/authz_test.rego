@@ -6,6 +6,10 @@ test_decision_query_allowed if {
 	authz.allow with input as {"method": "POST", "path": ["v1", "data", "sovereign", "mcp", "decision"]}
 }
 
+test_tools_list_query_allowed if {
+	authz.allow with input as {"method": "POST", "path": ["v1", "data", "sovereign", "mcp", "visible_tools"]}
+}
+
 test_health_allowed if authz.allow with input as {"method": "GET", "path": ["health"]}
 
 test_reading_the_configuration_refused if {
