@@ -119,6 +119,10 @@ def test_plain_token_in_tokens_file_is_refused_without_echo(tmp_path: Path) -> N
         ({"workspace_roots": []}, "'workspace_roots' must be a non-empty list"),
         ({"workspace_roots": ["srv/ws"]}, "holds 'srv/ws'; every root must be an absolute path"),
         ({"workspace_roots": ["/"]}, "holds '/'; every root must be an absolute path other than '/'"),
+        (
+            {"workspace_roots": ["/srv/cafe\u0301"]},
+            "resolves to a path the gateway refuses in tool arguments .*NFC.*rename it",
+        ),
         ({"servers": {}}, "'servers' must be a non-empty mapping"),
         ({"servers": {"a__b": {"command": "x"}}}, "server name 'a__b' is not valid"),
         ({"servers": {"Files": {"command": "x"}}}, "server name 'Files' is not valid"),

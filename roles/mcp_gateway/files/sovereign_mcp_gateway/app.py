@@ -141,7 +141,7 @@ class McpEndpoint:
 
     def _audit_rejected(self, client: str, watched: _RejectedCallWatch) -> None:
         """An audit line for each tools/call in a request the SDK refused at the HTTP level (an
-        unknown session, a bad header, a body it could not read as JSON-RPC)."""
+        unknown or missing session, a bad header, a batch), when the body is JSON this can read."""
         try:
             message = json.loads(bytes(watched.body))
         except ValueError:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from .paths import PathRejected, check_spelling
+
 SERVER_NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]|_(?!_))*$")
 """Downstream server names: lower-case letters, digits, '-' and single '_', so '__' can separate
 the server from the tool in the names the gateway exposes (``<server>__<tool>``)."""
@@ -283,7 +285,16 @@ def _workspace_roots(value: Any) -> tuple[str, ...]:
                 f"configuration key 'workspace_roots' holds {root!r}; every root must be an absolute path "
                 "other than '/'"
             )
-        roots.append(os.path.realpath(root))
+        resolved = os.path.realpath(root)
+        try:
+            check_spelling(resolved)
+        except PathRejected as exc:
+            # Every path below such a root would be refused: say so at start, not on each call.
+            raise ConfigError(
+                f"configuration key 'workspace_roots' holds {root!r}, which resolves to a path the gateway "
+                f"refuses in tool arguments ({exc}); rename it to plain NFC characters"
+            ) from exc
+        roots.append(resolved)
     return tuple(roots)
 
 

@@ -100,7 +100,11 @@ class Gateway:
         tools = self.downstreams.tools
         if client is None:
             return types.ListToolsResult(tools=[])
-        names = [(route.server.name, route.tool, tool) for tool in tools if (route := self._route(tool.name))]
+        names = [
+            (route.server.name, route.tool, tool)
+            for tool in tools
+            if (route := self.downstreams.route(tool.name))
+        ]
         visible = await self.decisions.visible_tools(
             client, [{"server": server, "tool": tool} for server, tool, _listed in names]
         )
@@ -111,9 +115,6 @@ class Gateway:
         return types.ListToolsResult(
             tools=[listed for server, tool, listed in names if (server, tool) in allowed]
         )
-
-    def _route(self, name: str) -> Route | None:
-        return self.downstreams.route(name)
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams

@@ -317,7 +317,11 @@ def resolve_path(value: Any, roots: tuple[str, ...] = ()) -> ResolvedPath:
         raise PathRejected("path_too_long", f"is longer than {MAX_ARGUMENT_LENGTH} characters")
     decoded = percent_decode(value)
     check_spelling(decoded)
-    resolved = resolve(decoded, roots)
+    try:
+        resolved = resolve(decoded, roots)
+    except OSError as exc:
+        # The tree changed under the lookup (a link removed between its lstat and readlink).
+        raise PathRejected("path_unresolvable", "changed while it was looked up", str(exc)) from None
     if roots and not inside_roots(resolved.path, roots):
         raise PathRejected(
             "path_outside_workspace", "is outside the workspace roots", f"resolves to {resolved.path!r}"
