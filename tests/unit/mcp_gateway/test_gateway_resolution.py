@@ -106,6 +106,22 @@ def test_ordinary_names_pass(path: str) -> None:
     check_spelling(path)
 
 
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("/ws/%c0%ae%c0%ae/etc", "path_encoding"),
+        ("/ws/%e2%80%a5/etc", "path_lookalike"),
+        ("/ws/cafe%cc%81", "path_unicode_form"),
+        ("/ws/a%0ab", "path_control_character"),
+        ("/ws/%ef%bc%8e%ef%bc%8e/etc", "path_lookalike"),
+    ],
+)
+def test_percent_encoded_spellings_are_checked_after_decoding(value: str, rule: str) -> None:
+    with pytest.raises(PathRejected) as refused:
+        resolve_path(value)
+    assert refused.value.rule == rule
+
+
 def test_the_walk_resolves_links_that_stay_inside(tree: Path) -> None:
     ws = tree / "ws"
     assert resolve_path(f"{ws}/link_in", roots(tree)).path == f"{ws}/a.txt"
