@@ -25,7 +25,9 @@ author:
 options:
   root:
     description:
-      - Absolute, normalised path of the folder every deletion must stay inside; not C(/).
+      - Absolute, normalised path of the folder every deletion must stay inside: a folder the caller
+        owns, so not C(/) nor a folder the system shares (C(/etc), C(/usr), C(/var), C(/var/lib),
+        C(/opt), C(/home), C(/srv), C(/tmp) and the like), which are refused.
     type: path
     required: true
   paths:
@@ -90,6 +92,13 @@ ARGUMENT_SPEC: Dict[str, Any] = {
     "paths": {"type": "list", "elements": "str", "required": True},
 }
 _DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+# Folders the system and other software share: no role owns one of them whole.
+SHARED_FOLDERS = frozenset(
+    "/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /media /mnt /opt /proc /root /run /sbin /srv /sys /tmp "
+    "/usr /usr/bin /usr/lib /usr/local /usr/local/bin /usr/local/lib /usr/sbin /usr/share /var /var/cache "
+    "/var/lib /var/log /var/tmp /Applications /Library /System /Users /Volumes /private /private/etc "
+    "/private/var".split()
+)
 # shutil.rmtree takes a folder descriptor from Python 3.11 on.
 _RMTREE_DIR_FD = sys.version_info >= (3, 11)
 
@@ -147,8 +156,11 @@ def _walk(root: str, parts: List[str]) -> Tuple[Optional[int], Optional[os.stat_
 
 def check(root: str, paths: List[str]) -> Tuple[List[str], List[str], List[str]]:
     """Sort ``paths`` into those to delete, those absent and the refusals (nothing is deleted)."""
-    if not root.startswith("/") or posixpath.normpath(root) != root or root == "/":
-        return [], [], [f"root {root!r} is not valid: expected an absolute, normalised folder other than /"]
+    if not root.startswith("/") or posixpath.normpath(root) != root or root in SHARED_FOLDERS:
+        return [], [], [
+            f"root {root!r} is not valid: expected an absolute, normalised folder of the caller's own, "
+            "not a folder the system shares (/, /etc, /usr, /var/lib, ...)"
+        ]
     present: List[str] = []
     absent: List[str] = []
     refused: List[str] = []
