@@ -94,10 +94,48 @@ ARGUMENT_SPEC: Dict[str, Any] = {
 _DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 # Folders the system and other software share: no role owns one of them whole.
 SHARED_FOLDERS = frozenset(
-    "/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /media /mnt /opt /proc /root /run /sbin /srv /sys /tmp "
-    "/usr /usr/bin /usr/lib /usr/local /usr/local/bin /usr/local/lib /usr/sbin /usr/share /var /var/cache "
-    "/var/lib /var/log /var/tmp /Applications /Library /System /Users /Volumes /private /private/etc "
-    "/private/var".split()
+    (
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/lib",
+        "/usr/sbin",
+        "/usr/share",
+        "/var",
+        "/var/cache",
+        "/var/lib",
+        "/var/log",
+        "/var/tmp",
+        "/Applications",
+        "/Library",
+        "/System",
+        "/Users",
+        "/Volumes",
+        "/private",
+        "/private/etc",
+        "/private/var",
+    )
 )
 # shutil.rmtree takes a folder descriptor from Python 3.11 on.
 _RMTREE_DIR_FD = sys.version_info >= (3, 11)
@@ -157,10 +195,14 @@ def _walk(root: str, parts: List[str]) -> Tuple[Optional[int], Optional[os.stat_
 def check(root: str, paths: List[str]) -> Tuple[List[str], List[str], List[str]]:
     """Sort ``paths`` into those to delete, those absent and the refusals (nothing is deleted)."""
     if not root.startswith("/") or posixpath.normpath(root) != root or root in SHARED_FOLDERS:
-        return [], [], [
-            f"root {root!r} is not valid: expected an absolute, normalised folder of the caller's own, "
-            "not a folder the system shares (/, /etc, /usr, /var/lib, ...)"
-        ]
+        return (
+            [],
+            [],
+            [
+                f"root {root!r} is not valid: expected an absolute, normalised folder of the caller's own, "
+                "not a folder the system shares (/, /etc, /usr, /var/lib, ...)"
+            ],
+        )
     present: List[str] = []
     absent: List[str] = []
     refused: List[str] = []

@@ -1,12 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""The fleet pass: one deterministic walk that places every replica of every deployment.
+"""The fleet pass: every replica of every deployment on a host, or unplaced with the reason.
 
-Order: deployments pinned to hosts first, then the largest (16-bit weights plus KV cache) first,
-ties by name. Each replica goes to a different host: the host whose fit ranks best (Fit.rank:
-full context, no offload, a GPU, preferred engine, quality, speed, fewer GPUs, tightest fit),
-ties by host name. Capacity is consumed per GPU (whole GPUs for vLLM/SGLang, bytes for the others) and per
-memory pool. A replica that fits nowhere is listed as unplaced with the reason and what would fit.
+search.py decides where each replica goes (greedy passes, then an exact branch and bound where the
+fleet is small enough); this module checks the requests against the hosts first, turns the chosen
+moves into placements, explains what stayed unplaced and gives each deployment its port.
 """
 
 from __future__ import annotations
@@ -16,9 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils import (
+    choice_notes,
     eligibility,
     engine_choice,
+    objective,
     quant_choice,
+    search,
     tensor_parallel,
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog
@@ -28,9 +29,9 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import (
     Fit,
     FitSearch,
     HostState,
+    consume,
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HostResources
-from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import kv_cache_bytes
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import (
     MAX_PORT,
@@ -48,6 +49,8 @@ class Placement:
     replica: int
     fit: Fit
     port: int = 0
+    # plan.md's line on why it runs this way (choice_notes.py).
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,16 +71,8 @@ class FleetPlan:
     unplaced: list[Unplaced] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     holders: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _label(request: DeploymentRequest, replica: int) -> str:
-    return f"{request.name}#{replica}" if request.replicas > 1 else request.name
-
-
-def _size(request: DeploymentRequest) -> int:
-    """Sort key for 'largest first': 16-bit weights plus the 16-bit KV cache requested."""
-    model = request.model
-    return int(model.params_total * 2 + kv_cache_bytes(model, request.context, request.concurrency, "fp16"))
+    search_result: search.Result | None = None
+    bound: objective.Score | None = None
 
 
 def check_requests(
@@ -109,63 +104,33 @@ def check_requests(
         raise PlanInputError(problems)
 
 
-class _Pass:
-    def __init__(self, hosts: Mapping[str, HostResources], catalog: Catalog) -> None:
-        self.hosts = hosts
-        self.catalog = catalog
-        self.plan = FleetPlan(states={name: HostState(hosts[name]) for name in sorted(hosts)})
-        self.plan.holders = {name: [] for name in self.plan.states}
-        shapes: dict[tuple[object, ...], int] = {}
-        self.shape = {
-            name: shapes.setdefault(res.signature(), len(shapes)) for name, res in sorted(hosts.items())
-        }
-
-    def _state_key(self, name: str) -> tuple[object, ...]:
-        state = self.plan.states[name]
-        return (
-            self.shape[name],
-            tuple(state.gpu_used),
-            tuple(h is None for h in state.gpu_holder),
-            state.pool_used,
+def _build(problem: search.Problem, result: search.Result, catalog: Catalog) -> FleetPlan:
+    """The placements of ``result`` on fresh host states; unplaced replicas explained against them."""
+    plan = FleetPlan(states=problem.states())
+    plan.holders = {name: [] for name in plan.states}
+    plan.search_result = result
+    plan.bound = problem.bound()
+    for decision, move in zip(problem.decisions, result.moves):
+        if move is None:
+            continue
+        request = problem.requests[decision.request]
+        name = search.label(request, decision.replica)
+        consume(plan.states[move.host], move.fit, name)
+        plan.holders[move.host].append(name)
+    for decision, move in zip(problem.decisions, result.moves):
+        if move is not None:
+            request = problem.requests[decision.request]
+            line = choice_notes.why(problem, decision, move, plan.holders)
+            plan.placements.append(Placement(move.host, request, decision.replica, move.fit, why=line))
+    for decision, move in zip(problem.decisions, result.moves):
+        if move is not None:
+            continue
+        request = problem.requests[decision.request]
+        states = [plan.states[n] for n in problem.eligible[decision.request]]
+        plan.unplaced.append(
+            Unplaced(request, decision.replica, explain(request, states, plan.holders, catalog))
         )
-
-    def place(self, request: DeploymentRequest) -> None:
-        search = FitSearch(request, self.catalog)
-        eligible, _reasons = eligibility.eligible(request, self.hosts, self.catalog)
-        by_state: dict[tuple[object, ...], tuple[tuple[float, ...], Fit] | None] = {}
-        ranked: list[tuple[tuple[float, ...], str, Fit]] = []
-        for name in eligible:
-            key = self._state_key(name)
-            if key not in by_state:
-                fit = search.best(self.plan.states[name])
-                by_state[key] = None if fit is None else (fit.rank(request.context), fit)
-            found = by_state[key]
-            if found is not None:
-                ranked.append((found[0], name, found[1]))
-        ranked.sort(key=lambda item: (item[0], item[1]))
-        for replica in range(request.replicas):
-            if replica < len(ranked):
-                _rank, name, fit = ranked[replica]
-                self._consume(name, request, replica, fit)
-            else:
-                reason = explain(
-                    request, [self.plan.states[n] for n in eligible], self.plan.holders, self.catalog
-                )
-                self.plan.unplaced.append(Unplaced(request, replica, reason))
-
-    def _consume(self, name: str, request: DeploymentRequest, replica: int, fit: Fit) -> None:
-        state = self.plan.states[name]
-        label = _label(request, replica)
-        if fit.unified:
-            state.pool_used += fit.per_device.total_bytes
-        else:
-            for slot in fit.slots:
-                state.gpu_used[slot] += fit.per_device.total_bytes
-                if fit.engine.tuning.get("exclusive_devices"):
-                    state.gpu_holder[slot] = label
-            state.pool_used += fit.offloaded_bytes
-        self.plan.holders[name].append(label)
-        self.plan.placements.append(Placement(name, request, replica, fit))
+    return plan
 
 
 def _largest_budget(request: DeploymentRequest, state: HostState, catalog: Catalog) -> tuple[int, str]:
@@ -203,9 +168,9 @@ def explain(
     for state in sorted(states, key=lambda s: s.resources.name):
         shapes.setdefault(state.resources.signature(), HostState(state.resources))
     empties = {state.resources.name: state for state in shapes.values()}
-    search = FitSearch(request, catalog)
+    finder = FitSearch(request, catalog)
     for state in states:
-        fit = search.best(empties[state.resources.name]) if state.resources.name in empties else None
+        fit = finder.best(empties[state.resources.name]) if state.resources.name in empties else None
         name = state.resources.name
         if fit is not None:
             taken = ", ".join(holders.get(name, [])) or "other replicas of this deployment"
@@ -251,9 +216,9 @@ def _need_text(request: DeploymentRequest, state: HostState, catalog: Catalog) -
     )
     if not quants:
         return f"no quantization runs with {engine.id} on {host.vendor}"
-    search = FitSearch(request, catalog)
+    finder = FitSearch(request, catalog)
     kv_dtype = request.kv_cache_dtype or str(engine.tuning.get("default_kv_cache_dtype", "fp16"))
-    need = search.need(engine, quants[0], request.context, kv_dtype, 1)
+    need = finder.need(engine, quants[0], request.context, kv_dtype, 1)
     return (
         f"needs {need.total_bytes / GIB:.1f} GiB ({engine.id}, {quants[0].id}, "
         f"{_fmt_context(request.context)} context x {request.concurrency})"
@@ -317,9 +282,7 @@ def plan_fleet(
 ) -> FleetPlan:
     """Place every replica; PlanInputError for input that cannot be planned at all."""
     check_requests(requests, hosts, catalog)
-    fleet = _Pass(hosts, catalog)
-    order = sorted(requests, key=lambda r: (r.hosts is None, -_size(r), r.name))
-    for request in order:
-        fleet.place(request)
-    _assign_ports(fleet.plan)
-    return fleet.plan
+    problem = search.Problem(requests, hosts, catalog)
+    plan = _build(problem, search.solve(problem), catalog)
+    _assign_ports(plan)
+    return plan

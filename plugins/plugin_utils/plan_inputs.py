@@ -13,6 +13,7 @@ from typing import Any
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, CatalogError, ModelSpec
 from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import BUILDERS
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import KV_ELEMENT_BYTES
+from ansible_collections.sovereign.stack.plugins.plugin_utils.objective import PREFER_CHOICES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 
 DEFAULT_CONTEXT = 8192
@@ -22,6 +23,8 @@ MAX_PORT = 65535
 # more parallel sequences than any engine batches.
 MAX_REPLICAS = 1024
 MAX_CONCURRENCY = 4096
+# A deployment's weight in "as many replicas placed as possible" (docs/planner.md, "Objective").
+MAX_PRIORITY = 1000
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DEPLOYMENT_KEYS = (
     "name",
@@ -37,6 +40,8 @@ DEPLOYMENT_KEYS = (
     "allow_partial_placement",
     "kv_cache_dtype",
     "port",
+    "priority",
+    "prefer",
 )
 VARIABLE = "sovereign_deployments"
 
@@ -58,6 +63,8 @@ class DeploymentRequest:
     allow_partial_placement: bool
     kv_cache_dtype: str | None
     port: int | None
+    priority: int = 1
+    prefer: str = "balanced"
 
 
 class _Checker:
@@ -178,6 +185,8 @@ def _request(
     allow_context_reduction = check.boolean("allow_context_reduction", False)
     allow_cpu_offload = check.boolean("allow_cpu_offload", True)
     allow_partial_placement = check.boolean("allow_partial_placement", False)
+    priority = check.integer("priority", 1, 1, MAX_PRIORITY)
+    prefer = _choice(check, "prefer", PREFER_CHOICES) or "balanced"
     if model is None or len(problems) != before:
         return None
     return DeploymentRequest(
@@ -194,6 +203,8 @@ def _request(
         allow_partial_placement=allow_partial_placement,
         kv_cache_dtype=kv_cache_dtype,
         port=port or None,
+        priority=priority,
+        prefer=prefer,
     )
 
 

@@ -190,6 +190,26 @@ def _hardware(state: HostState) -> dict[str, Any]:
     }
 
 
+def _placement(fleet: FleetPlan) -> dict[str, Any]:
+    """How the placement was found, its score and the score no plan can beat (objective.py)."""
+    result = fleet.search_result
+    bound = fleet.bound
+    if result is None or bound is None:
+        return {}
+    why = {
+        f"{item.request.name}#{item.replica}": item.why
+        for item in sorted(fleet.placements, key=lambda p: (p.request.name, p.replica))
+    }
+    return {
+        "method": result.method,
+        "proven_optimal": result.proven,
+        "nodes": result.nodes,
+        "objective": {"placed": result.score.placed, "value": round(result.score.value, 4)},
+        "bound": {"placed": bound.placed, "value": round(bound.value, 4)},
+        "why": why,
+    }
+
+
 def plan_document(fleet: FleetPlan, catalog: Catalog) -> dict[str, Any]:
     """plan.json's content: deterministic for equal input (sorted hosts, no timestamps)."""
     by_host: dict[str, list[Placement]] = {name: [] for name in fleet.states}
@@ -216,6 +236,7 @@ def plan_document(fleet: FleetPlan, catalog: Catalog) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "catalog": catalog_version(catalog),
+        "placement": _placement(fleet),
         "hosts": hosts,
         "unplaced": [
             {"name": u.request.name, "replica": u.replica, "model": u.request.model.id, "reason": u.reason}
@@ -282,7 +303,9 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
                 f"{_gib(totals['kv_cache_bytes'])} | {_gib(totals['overhead_bytes'])} | "
                 f"{_gib(device['free_bytes'])} | {_gib(device['capacity_bytes'])} |"
             )
-    lines += ["", "![memory per device](plan-memory.svg)", "", "## Unplaced", ""]
+    lines += ["", "![memory per device](plan-memory.svg)", ""]
+    lines += _placement_markdown(document.get("placement") or {})
+    lines += ["## Unplaced", ""]
     if document["unplaced"]:
         lines += ["| Deployment | Replica | Model | Reason |", "|---|---|---|---|"]
         lines += [
@@ -295,6 +318,27 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
     lines += [f"- {_md(warning)}" for warning in document["warnings"]] or ["None."]
     lines.append("")
     return "\n".join(lines)
+
+
+def _placement_markdown(placement: Mapping[str, Any]) -> list[str]:
+    """plan.md's account of the placement: how it was found, its score, and a line per replica."""
+    if not placement:
+        return []
+    objective = placement["objective"]
+    bound = placement["bound"]
+    proof = "proven best" if placement["proven_optimal"] else "best found, not proven"
+    lines = [
+        "## Placement",
+        "",
+        f"Method: {placement['method']} ({proof}, {placement['nodes']} search nodes). Objective: "
+        f"{objective['placed']} replicas placed (priority-weighted) of at most {bound['placed']}, value "
+        f'{objective["value"]:.2f} of at most {bound["value"]:.2f} (docs/planner.md, "Objective").',
+        "",
+        "| Replica | Why this way |",
+        "|---|---|",
+    ]
+    lines += [f"| {_md(label)} | {_md(line)} |" for label, line in placement["why"].items()]
+    return [*lines, ""]
 
 
 SVG_COLOURS = (

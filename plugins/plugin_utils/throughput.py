@@ -62,9 +62,15 @@ def decode_tps(
     *,
     filled: int,
     kv_dtype: str,
+    per_token: int | None = None,
 ) -> float:
-    """Predicted decode tokens/s of one sequence with ``filled`` tokens already in its KV cache."""
-    per_token = bytes_per_token(model, quant, engine, filled, kv_dtype)
+    """Predicted decode tokens/s of one sequence with ``filled`` tokens already in its KV cache.
+
+    ``per_token`` is bytes_per_token() when the caller has it already (the planner sizes one model
+    on many setups).
+    """
+    if per_token is None:
+        per_token = bytes_per_token(model, quant, engine, filled, kv_dtype)
     efficiency = decode_efficiency(engine, setup.vendor)
     if model.moe is not None:
         efficiency *= float(engine.tuning.get("moe_efficiency", 1.0))

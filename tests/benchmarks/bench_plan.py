@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Planner benchmark: a synthetic fleet (default 1,000 hosts x 200 deployments), wall time and peak RSS.
+"""Planner benchmark: synthetic fleets, wall time, replicas placed and peak RSS.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_plan.py`` (goal: under 2 s, with every input checked), or
-``--smoke`` for a tiny fleet that CI can afford. Prints one line per figure; exits non-zero only if planning fails.
+Run: ``.venv/bin/python tests/benchmarks/bench_plan.py`` (``make bench``): 1,000 hosts x 200 deployments
+(goal: under 2 s, every input checked), then 1,000 x 1,000 and 1,000 x 2,000 (goal: under 10 s, and at
+least as many replicas placed as 1,000 x 1,000), then the growth with hosts (250 to 2,000 hosts x 200
+deployments). ``--hosts H --deployments D`` runs one point; ``--smoke`` a tiny fleet that CI can
+afford. Prints one line per point; exits non-zero only if planning fails.
 """
 
 from __future__ import annotations
@@ -74,23 +77,47 @@ def fleet(hosts: int, deployments: int, seed: int = 7) -> tuple[dict[str, Any], 
     return hostvars, wanted
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="20 hosts x 10 deployments")
-    parser.add_argument("--hosts", type=int, default=1000)
-    parser.add_argument("--deployments", type=int, default=200)
-    args = parser.parse_args()
-    hosts, deployments = (20, 10) if args.smoke else (args.hosts, args.deployments)
+def point(hosts: int, deployments: int) -> tuple[float, int, int]:
+    """Wall seconds, replicas wanted and replicas placed for one synthetic fleet."""
     hostvars, wanted = fleet(hosts, deployments)
     started = time.perf_counter()
     document, _unused = compute_plan(hostvars, wanted)
     wall = time.perf_counter() - started
     placed = sum(len(entry["deployments"]) for entry in document["hosts"].values())
+    return wall, sum(d["replicas"] for d in wanted), placed
+
+
+def report(hosts: int, deployments: int, goal: str = "") -> tuple[float, int]:
+    wall, wanted, placed = point(hosts, deployments)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    print(f"fleet: {hosts} hosts x {deployments} deployments ({sum(d['replicas'] for d in wanted)} replicas)")
-    print(f"placed replicas: {placed}, unplaced: {len(document['unplaced'])}")
-    print(f"wall time: {wall:.2f} s (goal < 2 s)")
-    print(f"peak RSS: {peak_mib:.0f} MiB")
+    print(
+        f"{hosts:5d} hosts x {deployments:5d} deployments: {wall:6.2f} s, placed {placed} of {wanted} "
+        f"replicas, peak RSS {peak_mib:.0f} MiB{goal}"
+    )
+    return wall, placed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="20 hosts x 10 deployments")
+    parser.add_argument("--hosts", type=int)
+    parser.add_argument("--deployments", type=int)
+    args = parser.parse_args()
+    if args.smoke:
+        report(20, 10)
+        return 0
+    if args.hosts or args.deployments:
+        report(args.hosts or 1000, args.deployments or 200)
+        return 0
+    report(1000, 200, " (goal < 2 s)")
+    print("growth with deployments:")
+    _wall, placed_1000 = report(1000, 1000)
+    wall, placed_2000 = report(1000, 2000, f" (goal < 10 s and placed >= {placed_1000})")
+    print("growth with hosts:")
+    for hosts in (250, 500, 2000):
+        report(hosts, 200)
+    ok = placed_2000 >= placed_1000 and wall < 10
+    print(f"1,000 x 2,000 goals: {'met' if ok else 'NOT met'}")
     return 0
 
 

@@ -146,7 +146,9 @@ def test_a_link_inside_a_deleted_folder_is_removed_not_followed(
     assert tree["secret"].read_text() == "secret"
 
 
-@pytest.mark.parametrize("root", ["/", "/etc", "/var/lib", "/usr", "/opt", "/home", "relative", "/srv/../etc"])
+@pytest.mark.parametrize(
+    "root", ["/", "/etc", "/var/lib", "/usr", "/opt", "/home", "relative", "/srv/../etc"]
+)
 def test_the_root_must_be_a_folder_of_its_own(capsys: pytest.CaptureFixture[str], root: str) -> None:
     result = run(capsys, root=root, paths=[f"{root}/x"])
     assert result["failed"] is True and f"root {root!r} is not valid" in result["msg"], result["msg"]

@@ -66,8 +66,29 @@ def test_largest_deployment_first_then_best_fit() -> None:
     assert where == {"large-model": "big", "small-model": "big"}
 
 
-def test_vllm_takes_whole_gpus_and_the_third_is_unplaced() -> None:
+def test_three_deployments_on_two_gpus_share_one_rather_than_leave_one_out() -> None:
+    """vLLM takes a whole GPU; two vLLM replicas would leave the third deployment unplaced, so the
+    search runs one on vLLM and shares the other GPU between two llama.cpp servers."""
     deployments = [{"name": f"v{i}", "model": "Qwen/Qwen3-8B", "concurrency": 4} for i in range(3)]
+    document, _unused = compute_plan({"srv": host("rtx-5090", 2, 256)}, deployments)
+    placed = {
+        item["name"]: (item["engine"], item["gpus"]) for item in document["hosts"]["srv"]["deployments"]
+    }
+    assert placed == {"v0": ("vllm", [0]), "v1": ("llama.cpp", [1]), "v2": ("llama.cpp", [1])}
+    assert document["unplaced"] == []
+
+
+def test_vllm_takes_whole_gpus_and_the_third_is_unplaced() -> None:
+    deployments = [
+        {
+            "name": f"v{i}",
+            "model": "Qwen/Qwen3-8B",
+            "concurrency": 4,
+            "engine": "vllm",
+            "allow_partial_placement": True,
+        }
+        for i in range(3)
+    ]
     document, _unused = compute_plan({"srv": host("rtx-5090", 2, 256)}, deployments)
     gpus = {item["name"]: item["gpus"] for item in document["hosts"]["srv"]["deployments"]}
     assert gpus == {"v0": [0], "v1": [1]}
@@ -105,7 +126,7 @@ def test_unplaced_reason_says_what_would_fit() -> None:
     document, _unused = compute_plan({"ws": host("rtx-3090")}, deployments)
     assert document["unplaced"][0]["reason"] == (
         "needs 142.2 GiB (llama.cpp, F16, 32k context x 1), the largest budget is 22.8 GiB on ws "
-        "(1x NVIDIA GeForce RTX 3090); fits at Q3_K_M with 32k context with CPU offload"
+        "(1x NVIDIA GeForce RTX 3090); fits at Q4_K_M with 32k context with CPU offload"
     )
 
 
@@ -130,7 +151,7 @@ def test_cpu_offload_when_only_part_fits() -> None:
     assert item["memory"]["offloaded_bytes"] > 0
     assert item["argv"][item["argv"].index("-ngl") + 1] == str(item["gpu_layers"])
     assert item["notes"] == [
-        f"{item['gpu_layers']} of 80 layers on GPU, 20.8 GiB in system RAM (allow_cpu_offload)"
+        f"{item['gpu_layers']} of 80 layers on GPU, 17.1 GiB in system RAM (allow_cpu_offload)"
     ]
 
 

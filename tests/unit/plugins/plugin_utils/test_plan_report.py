@@ -36,7 +36,7 @@ def fixture_document() -> dict[str, Any]:
 
 
 def test_plan_json_contract(document: dict[str, Any]) -> None:
-    assert set(document) == {"schema_version", "catalog", "hosts", "unplaced", "warnings"}
+    assert set(document) == {"schema_version", "catalog", "placement", "hosts", "unplaced", "warnings"}
     assert set(document["catalog"]["engines"]) == {"vllm", "sglang", "llama.cpp", "ollama", "mlx-lm"}
     assert len(document["catalog"]["sha256"]) == 64
     for entry in document["hosts"].values():

@@ -56,9 +56,10 @@ def _resolve(catalog: Catalog, row: dict[str, Any]) -> tuple[ModelSpec, QuantSpe
 
 
 def _rows() -> list[dict[str, Any]]:
-    """Bandwidth-bound rows: the README's caveat excludes the overhead-bound TinyLlama rows."""
+    """The rows the engines.yml efficiencies were fitted on (``first_fixture``), bandwidth-bound: the
+    README's caveat excludes the overhead-bound TinyLlama rows."""
     rows = yaml.safe_load(MEASUREMENTS.read_text(encoding="utf-8"))["measurements"]
-    return [row for row in rows if "TinyLlama" not in row["model"]]
+    return [row for row in rows if row.get("first_fixture") and "TinyLlama" not in row["model"]]
 
 
 def _percentile(values: list[float], share: float) -> float:
