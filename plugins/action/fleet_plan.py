@@ -14,8 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ansible.plugins.action import ActionBase
 from ansible_collections.sovereign.stack.plugins.plugin_utils import known_variables
+from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import (
+    VARIABLE as CALIBRATION_VARIABLE,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import (
+    Calibration,
+    read_calibration,
+)
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HOST_VARIABLES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.inventory_files import (
     duplicate_keys,
@@ -31,7 +39,10 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "hosts": {"type": "list", "elements": "str"},
     "output_dir": {"type": "path"},
     "fail_on_unplaced": {"type": "bool", "default": True},
+    "calibration_file": {"type": "path"},
 }
+# What playbooks/benchmark.yml writes beside the plan; read when no host sets sovereign_calibration.
+CALIBRATION_FILE = "calibration.yml"
 PLAN_FILES = ("plan.json", "plan.md", "plan-memory.svg")
 DEPLOYMENTS = "sovereign_deployments"
 
@@ -72,6 +83,21 @@ def unknown_variable_problems(hostvars: Mapping[str, Any], hosts: list[str]) -> 
         allowed[host], bad = known_variables.allowed_patterns(host, raw)
         problems += bad
     return problems + known_variables.unknown_variables(names, allowed)
+
+
+def calibration_from_file(path: Path) -> Calibration | None:
+    """The calibration a benchmark wrote to ``path``; None when there is no such file."""
+    if not path.is_file():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise PlanInputError([f"{path}: not a readable calibration file: {error}"]) from error
+    if not isinstance(document, Mapping) or CALIBRATION_VARIABLE not in document:
+        raise PlanInputError(
+            [f"{path}: expected a mapping with {CALIBRATION_VARIABLE} (benchmark.yml writes it)"]
+        )
+    return read_calibration(document[CALIBRATION_VARIABLE], f"{path}: {CALIBRATION_VARIABLE}")
 
 
 def fleet_deployments(hostvars: Mapping[str, Any], hosts: list[str], fallback: Any) -> Any:
@@ -167,7 +193,7 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no t
             result.update(failed=True, msg=f"hosts: {', '.join(missing)} not in the inventory")
             return result
         try:
-            document = self._plan(args, task_vars, hosts)
+            document = self._plan(args, task_vars, hosts, output_dir)
         except PlanInputError as error:
             result.update(
                 failed=True,
@@ -186,7 +212,7 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no t
         return result
 
     def _plan(
-        self, args: Mapping[str, Any], task_vars: Mapping[str, Any], hosts: list[str]
+        self, args: Mapping[str, Any], task_vars: Mapping[str, Any], hosts: list[str], output_dir: Path
     ) -> dict[str, Any]:
         """The plan document; PlanInputError with every problem of the inventory, found before planning."""
         hostvars = task_vars["hostvars"]
@@ -198,7 +224,13 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # ansible-core ships no t
             if deployments is None:
                 fallback = self._templar.template(task_vars.get(DEPLOYMENTS, []))
                 deployments = fleet_deployments(hostvars, hosts, plain(fallback))
-            document, _fleet = compute_plan(host_inputs(hostvars, hosts), plain(deployments))
+            inputs = host_inputs(hostvars, hosts)
+            calibration = None
+            if not any(CALIBRATION_VARIABLE in values for values in inputs.values()):
+                calibration = calibration_from_file(
+                    Path(args["calibration_file"] or output_dir / CALIBRATION_FILE)
+                )
+            document, _fleet = compute_plan(inputs, plain(deployments), calibration=calibration)
         except PlanInputError as error:
             problems += error.problems
         if problems:

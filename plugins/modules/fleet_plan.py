@@ -25,7 +25,8 @@ options:
   deployments:
     description:
       - The deployments to plan, in the shape of C(sovereign_deployments) (see docs/planner.md).
-      - Defaults to the C(sovereign_deployments) variable of the host the task runs for.
+      - Defaults to the C(sovereign_deployments) variable of the play's hosts, which must agree where
+        they set it.
     type: list
     elements: dict
   hosts:
@@ -43,6 +44,12 @@ options:
       - Fail when any replica cannot be placed. With V(false) the plan lists them under C(unplaced).
     type: bool
     default: true
+  calibration_file:
+    description:
+      - A calibration written by C(playbooks/benchmark.yml) (a file with C(sovereign_calibration)),
+        read when no host sets C(sovereign_calibration). Defaults to C(calibration.yml) in O(output_dir);
+        a missing file is no calibration.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -102,6 +109,16 @@ plan:
       type: list
     catalog:
       description: Engine versions and a digest of the catalogs the plan was computed from.
+      type: dict
+    placement:
+      description:
+        - How the placement was found (C(method), C(proven_optimal), C(nodes)), its C(objective), a C(bound)
+          no plan can beat, and C(why), one line per replica.
+      type: dict
+    calibration:
+      description:
+        - The C(sovereign_calibration) the predictions used (C(benchmark), C(measured_at), C(decode) factors)
+          and the replicas it C(applied) to; empty without one.
       type: dict
   sample:
     hosts:

@@ -14,7 +14,7 @@ now is a cheap check of the GPUs' and the pool's free bytes.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils import (
@@ -28,7 +28,6 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import Gpu, 
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import MemoryNeed, memory_need
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import DeploymentRequest
 from ansible_collections.sovereign.stack.plugins.plugin_utils.throughput import (
-    REPORTED_CONTEXT_FILL,
     DecodeSetup,
     bytes_per_token,
     decode_tps,
@@ -91,6 +90,9 @@ class Template:
     pooled: bool
     predicted_tps: float | None
     value: float
+    # How it decodes (for predictions at other depths); the calibration factor it was given.
+    setup: DecodeSetup | None = None
+    calibration: float = 1.0
 
     def resources(self) -> tuple[int, int, int]:
         """GPUs, GPU bytes and RAM/pool bytes it takes, for comparing templates."""
@@ -131,6 +133,8 @@ class Fit:
     attempt_index: int
     unified: bool
     value: float = 0.0
+    setup: DecodeSetup | None = None
+    calibration: float = 1.0
 
     def used_bytes(self) -> int:
         """Bytes the replica takes of the host: on its GPUs (or the pool) and in system RAM."""
@@ -202,9 +206,16 @@ class FitSearch:
     shape's templates once.
     """
 
-    def __init__(self, request: DeploymentRequest, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        request: DeploymentRequest,
+        catalog: Catalog,
+        calibration: Mapping[tuple[str, str], float] | None = None,
+    ) -> None:
         self.request = request
         self.catalog = catalog
+        # Measured / predicted decode speed per (device id or "cpu", engine), from a benchmark.
+        self.calibration = calibration or {}
         self._needs: dict[tuple[str, str, int, str, int], MemoryNeed] = {}
         self._quant_lists: dict[tuple[str, str, str | None], list[QuantSpec]] = {}
         self._templates: dict[tuple[object, ...], tuple[Template, ...]] = {}
@@ -257,8 +268,15 @@ class FitSearch:
             self._templates[key] = found
         return found
 
-    def _template(self, way: _Way, quant: QuantSpec, tps: float | None, **shape: object) -> Template:
-        """A template of ``way`` and ``quant``; ``shape`` holds its GPUs, need and RAM."""
+    def _template(
+        self, way: _Way, quant: QuantSpec, setup: DecodeSetup | None, device: str | None, **shape: object
+    ) -> Template:
+        """A template of ``way`` and ``quant`` decoding with ``setup`` on ``device`` (a catalog id or
+        "cpu"); ``shape`` holds its GPUs, need and RAM."""
+        factor = self.calibration.get((device or "", way.engine.id), 1.0)
+        tps = self._tps(way, quant, setup)
+        if tps is not None:
+            tps = round(tps * factor, 1)
         value = objective.replica_value(
             prefer=self.request.prefer,
             tps=tps,
@@ -276,6 +294,8 @@ class FitSearch:
             attempt_index=way.index,
             predicted_tps=tps,
             value=value,
+            setup=setup,
+            calibration=factor,
             **shape,  # type: ignore[arg-type]  # the keyword names are Template's own fields
         )
 
@@ -314,7 +334,8 @@ class FitSearch:
     def _tps(self, way: _Way, quant: QuantSpec, setup: DecodeSetup | None) -> float | None:
         if setup is None:
             return None
-        filled = min(way.context, REPORTED_CONTEXT_FILL)
+        # The deployment's own depth, within the context this template keeps.
+        filled = min(self.request.depth, way.context)
         key = (way.engine.id, quant.id, filled, way.kv_dtype)
         if key not in self._per_token:
             self._per_token[key] = bytes_per_token(
@@ -339,6 +360,9 @@ class FitSearch:
 
     def _pooled(self, host: HostResources, way: _Way) -> list[Template]:
         """Unified memory or CPU only: one pool, no tensor parallel."""
+        if self.request.gpus is not None and (self.request.gpus != 1 or not host.gpus):
+            # One pool is one GPU: a pin to more, or to a GPU on a CPU host, cannot be met here.
+            return []
         vendor = host.vendor
         capability = host.gpus[0].compute_capability if host.gpus else None
         if not _engine_runs_on(way.engine, vendor, capability):
@@ -358,7 +382,8 @@ class FitSearch:
                 self._template(
                     way,
                     quant,
-                    self._tps(way, quant, setup),
+                    setup,
+                    host.gpus[0].device_id if host.gpus else "cpu",
                     group=tuple(gpu.slot for gpu in host.gpus[:1]),
                     size=len(host.gpus[:1]),
                     tensor_parallel=1,
@@ -383,6 +408,8 @@ class FitSearch:
             if exclusive
             else tuple(range(1, limit + 1))
         )
+        if self.request.gpus is not None:
+            sizes = tuple(size for size in sizes if size == self.request.gpus)
         budget = int(first.memory_bytes * _utilisation(engine))
         found: list[Template] = []
         for quant in self.quants(engine, first.vendor, first.compute_capability):
@@ -402,7 +429,8 @@ class FitSearch:
                     self._template(
                         way,
                         quant,
-                        self._tps(way, quant, setup),
+                        setup,
+                        first.device_id,
                         group=tuple(gpu.slot for gpu in group),
                         size=size,
                         tensor_parallel=size if exclusive else 1,
@@ -419,6 +447,10 @@ class FitSearch:
         """llama.cpp with layers in system RAM: splits of the group's GPUs down to all in RAM."""
         model = self.request.model
         engine = way.engine
+        count = self.request.gpus or len(group)
+        if count > len(group):
+            return []
+        group = group[:count]
         first = group[0]
         if not _engine_runs_on(engine, first.vendor, first.compute_capability):
             return []
@@ -440,7 +472,8 @@ class FitSearch:
             ):
                 cpu_bytes = math.ceil((model.layers - gpu_layers) * per_layer)
                 if gpu_layers == 0:
-                    found += self._in_ram(host, way, quant, whole, cpu_bandwidth)
+                    if self.request.gpus is None:
+                        found += self._in_ram(host, way, quant, whole, cpu_bandwidth)
                     continue
                 if cpu_bytes > host.pool_bytes:
                     continue
@@ -466,7 +499,8 @@ class FitSearch:
                     self._template(
                         way,
                         quant,
-                        self._tps(way, quant, setup),
+                        setup,
+                        first.device_id,
                         group=tuple(gpu.slot for gpu in group),
                         size=len(group),
                         tensor_parallel=1,
@@ -490,7 +524,8 @@ class FitSearch:
             self._template(
                 way,
                 quant,
-                self._tps(way, quant, setup),
+                setup,
+                "cpu",
                 group=(),
                 size=0,
                 tensor_parallel=1,
@@ -561,6 +596,8 @@ class FitSearch:
             attempt_index=template.attempt_index,
             unified=template.pooled,
             value=template.value,
+            setup=template.setup,
+            calibration=template.calibration,
         )
 
     def best(self, state: HostState) -> Fit | None:

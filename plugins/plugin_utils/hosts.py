@@ -51,6 +51,7 @@ HOST_VARIABLES = (
     "sovereign_memory_reserve_gib",
     "sovereign_memory_bandwidth_gbs",
     "sovereign_catalog_extensions",
+    "sovereign_calibration",
     *HOST_SETTING_VARIABLES,
 )
 DECLARED_KEYS = ("cpu", "gpus", "memory_gib", "unified_memory_gpu_limit_gib")
@@ -73,6 +74,9 @@ class Gpu:
     bandwidth_bytes_s: float | None
     compute_capability: str | None
     nvlink_peers: tuple[int, ...]
+    # The GPU draws on the host's memory (Apple, GB10, an AMD APU), as its catalog entry or inline
+    # spec says: such a GPU makes the host one pool, whether or not the catalog knows its id.
+    unified: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ def _gpu_from_spec(slot: int, index: int, spec: DeviceSpec, peers: tuple[int, ..
         bandwidth_bytes_s=spec.bandwidth_bytes_s,
         compute_capability=spec.compute_capability,
         nvlink_peers=peers,
+        unified=spec.unified_memory,
     )
 
 
@@ -263,25 +268,39 @@ def _detected_gpus(host: str, fact: DetectedHardware, catalog: Catalog, warnings
                 bandwidth_bytes_s=spec.bandwidth_bytes_s if spec else None,
                 compute_capability=detected.compute_capability or (spec.compute_capability if spec else None),
                 nvlink_peers=detected.nvlink_peers,
+                unified=detected.unified_memory or bool(spec and spec.unified_memory),
             )
         )
     return gpus
 
 
-def _platform(gpus: Sequence[Gpu], unified_kind: str | None, catalog: Catalog) -> str:
+def _platform(gpus: Sequence[Gpu], unified_kind: str | None) -> str:
     if not gpus:
         return "cpu"
     if unified_kind:
         return unified_kind
     first = gpus[0]
-    spec = catalog.devices.get(first.device_id) if first.device_id else None
-    if spec is not None and spec.unified_memory:
+    if first.unified:
         return {"apple": "apple", "nvidia": "nvidia_gb10", "amd": "amd_apu"}.get(first.vendor, "discrete")
     return "discrete"
 
 
-def _pool_bytes(host: str, platform: str, total: int, gpu_limit: int | None, reserve: int) -> int:
-    """The budget of the shared pool: unified memory the GPU may use, or RAM for CPU work."""
+def _pool_bytes(
+    host: str,
+    platform: str,
+    total: int,
+    gpu_limit: int | None,
+    *,
+    reserve_setting: tuple[int, bool],
+    warnings: list[str],
+) -> int:
+    """The budget of the shared pool: unified memory the GPU may use, or RAM for CPU work.
+
+    ``reserve`` is the bytes kept for the OS and whether the inventory chose them. A reserve the
+    inventory chose that leaves nothing is an input error; the default one only keeps the host
+    (an 8 GB Mac, say) out of the plan, with a warning.
+    """
+    reserve, chosen = reserve_setting
     available = total - reserve
     if platform == "apple":
         if gpu_limit is None:
@@ -295,13 +314,20 @@ def _pool_bytes(host: str, platform: str, total: int, gpu_limit: int | None, res
         available = min(gpu_limit, available)
     elif platform == "amd_apu" and gpu_limit is not None:
         available = min(gpu_limit, available)
-    if available <= 0:
+    if available <= 0 and chosen:
         raise PlanInputError(
             [
                 f"hosts.{host}.sovereign_memory_reserve_gib: reserve {reserve / GIB:.1f} GiB leaves "
                 f"no memory of {total / GIB:.1f} GiB for models; expected a reserve below the host's memory"
             ]
         )
+    if available <= 0:
+        warnings.append(
+            f"hosts.{host}: the default reserve of {reserve / GIB:.1f} GiB for the operating system leaves "
+            f"none of its {total / GIB:.1f} GiB for models, so it gets no deployment; set "
+            "sovereign_memory_reserve_gib lower to use it"
+        )
+        return 0
     return available
 
 
@@ -336,10 +362,11 @@ def _compare(host: str, detected: HostResources, declared: HostResources) -> lis
     return found
 
 
-def _reserve_bytes(host: str, hostvars: Mapping[str, Any]) -> int:
+def _reserve_bytes(host: str, hostvars: Mapping[str, Any]) -> tuple[int, bool]:
+    """The bytes kept for the OS, and whether the inventory chose them."""
     raw = hostvars.get("sovereign_memory_reserve_gib", DEFAULT_MEMORY_RESERVE_GIB)
     value = _number(raw, f"hosts.{host}.sovereign_memory_reserve_gib", input_rules.RESERVE_GIB, "GiB")
-    return int(value * GIB)
+    return int(value * GIB), "sovereign_memory_reserve_gib" in hostvars
 
 
 def _cpu_bandwidth(host: str, hostvars: Mapping[str, Any]) -> float | None:
@@ -357,6 +384,8 @@ def _from_declared(
     hostvars: Mapping[str, Any],
     catalog: Catalog,
     settings: HostSettings,
+    *,
+    warnings: list[str],
 ) -> HostResources:
     where = f"hosts.{host}.sovereign_hardware_declared"
     if not isinstance(declared, Mapping):
@@ -376,7 +405,7 @@ def _from_declared(
         dataclasses.replace(gpu, slot=slot)
         for slot, gpu in enumerate(g for g in devices if g.vendor != "cpu")
     ]
-    platform = _platform(gpus, None, catalog)
+    platform = _platform(gpus, None)
     if "memory_gib" in declared:
         system = int(
             _number(declared["memory_gib"], f"{where}.memory_gib", input_rules.HOST_MEMORY_GIB, "GiB") * GIB
@@ -406,8 +435,8 @@ def _from_declared(
         platform=platform,
         gpus=tuple(gpus),
         system_memory_bytes=system,
-        pool_bytes=_pool_bytes(host, platform, system, limit, reserve),
-        reserve_bytes=reserve,
+        pool_bytes=_pool_bytes(host, platform, system, limit, reserve_setting=reserve, warnings=warnings),
+        reserve_bytes=reserve[0],
         cpu_bandwidth_bytes_s=_cpu_bandwidth(host, hostvars)
         or (cpu_devices[0].bandwidth_bytes_s if cpu_devices else None),
         models_dir=settings.models_dir,
@@ -426,7 +455,7 @@ def _from_detected(
     warnings: list[str],
 ) -> HostResources:
     gpus = _detected_gpus(host, fact, catalog, warnings)
-    platform = _platform(gpus, fact.unified_kind, catalog)
+    platform = _platform(gpus, fact.unified_kind)
     reserve = _reserve_bytes(host, hostvars)
     pool_total = fact.unified_total_bytes or fact.memory_bytes
     return HostResources(
@@ -435,8 +464,15 @@ def _from_detected(
         platform=platform,
         gpus=tuple(gpus),
         system_memory_bytes=fact.memory_bytes,
-        pool_bytes=_pool_bytes(host, platform, pool_total, fact.unified_gpu_limit_bytes, reserve),
-        reserve_bytes=reserve,
+        pool_bytes=_pool_bytes(
+            host,
+            platform,
+            pool_total,
+            fact.unified_gpu_limit_bytes,
+            reserve_setting=reserve,
+            warnings=warnings,
+        ),
+        reserve_bytes=reserve[0],
         cpu_bandwidth_bytes_s=_cpu_bandwidth(host, hostvars),
         models_dir=settings.models_dir,
         serves_models=settings.serves_models,
@@ -477,9 +513,9 @@ def read_host(host: str, hostvars: Mapping[str, Any], catalog: Catalog) -> HostR
     if fact is not None:
         resources = _from_detected(host, fact, hostvars, catalog, settings=settings, warnings=warnings)
         if declared:
-            warnings.extend(
-                _compare(host, resources, _from_declared(host, declared, hostvars, catalog, settings))
-            )
+            as_declared = _from_declared(host, declared, hostvars, catalog, settings, warnings=[])
+            warnings.extend(_compare(host, resources, as_declared))
         return HostReading(resources, tuple(warnings))
     # Neither detected nor declared was reported above, so the host declares its hardware.
-    return HostReading(_from_declared(host, declared or {}, hostvars, catalog, settings), ())
+    resources = _from_declared(host, declared or {}, hostvars, catalog, settings, warnings=warnings)
+    return HostReading(resources, tuple(warnings))

@@ -22,6 +22,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils import (
     search,
     tensor_parallel,
 )
+from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import NONE, Calibration
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog
 from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import (
     GIB,
@@ -73,6 +74,7 @@ class FleetPlan:
     holders: dict[str, list[str]] = field(default_factory=dict)
     search_result: search.Result | None = None
     bound: objective.Score | None = None
+    calibration: Calibration = NONE
 
 
 def check_requests(
@@ -104,12 +106,15 @@ def check_requests(
         raise PlanInputError(problems)
 
 
-def _build(problem: search.Problem, result: search.Result, catalog: Catalog) -> FleetPlan:
+def _build(
+    problem: search.Problem, result: search.Result, catalog: Catalog, calibration: Calibration
+) -> FleetPlan:
     """The placements of ``result`` on fresh host states; unplaced replicas explained against them."""
     plan = FleetPlan(states=problem.states())
     plan.holders = {name: [] for name in plan.states}
     plan.search_result = result
     plan.bound = problem.bound()
+    plan.calibration = calibration
     for decision, move in zip(problem.decisions, result.moves):
         if move is None:
             continue
@@ -278,11 +283,14 @@ def _assign_ports(plan: FleetPlan) -> None:
 
 
 def plan_fleet(
-    requests: Sequence[DeploymentRequest], hosts: Mapping[str, HostResources], catalog: Catalog
+    requests: Sequence[DeploymentRequest],
+    hosts: Mapping[str, HostResources],
+    catalog: Catalog,
+    calibration: Calibration = NONE,
 ) -> FleetPlan:
     """Place every replica; PlanInputError for input that cannot be planned at all."""
     check_requests(requests, hosts, catalog)
-    problem = search.Problem(requests, hosts, catalog)
-    plan = _build(problem, search.solve(problem), catalog)
+    problem = search.Problem(requests, hosts, catalog, calibration.factors)
+    plan = _build(problem, search.solve(problem), catalog, calibration)
     _assign_ports(plan)
     return plan

@@ -25,6 +25,9 @@ MAX_REPLICAS = 1024
 MAX_CONCURRENCY = 4096
 # A deployment's weight in "as many replicas placed as possible" (docs/planner.md, "Objective").
 MAX_PRIORITY = 1000
+# Tokens in the context at which the plan states a deployment's decode speed, unless it says.
+DEFAULT_DEPTH = 4096
+MAX_GPUS = 64
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DEPLOYMENT_KEYS = (
     "name",
@@ -42,6 +45,8 @@ DEPLOYMENT_KEYS = (
     "port",
     "priority",
     "prefer",
+    "depth",
+    "gpus",
 )
 VARIABLE = "sovereign_deployments"
 
@@ -65,6 +70,10 @@ class DeploymentRequest:
     port: int | None
     priority: int = 1
     prefer: str = "balanced"
+    # Tokens typically in the context while decoding: the depth the speed is predicted at.
+    depth: int = DEFAULT_DEPTH
+    # GPUs one replica must use (None: the planner chooses).
+    gpus: int | None = None
 
 
 class _Checker:
@@ -187,6 +196,8 @@ def _request(
     allow_partial_placement = check.boolean("allow_partial_placement", False)
     priority = check.integer("priority", 1, 1, MAX_PRIORITY)
     prefer = _choice(check, "prefer", PREFER_CHOICES) or "balanced"
+    depth = check.integer("depth", min(context, DEFAULT_DEPTH), 0, context)
+    gpus = check.integer("gpus", 0, 1, MAX_GPUS) if "gpus" in entry else None
     if model is None or len(problems) != before:
         return None
     return DeploymentRequest(
@@ -205,6 +216,8 @@ def _request(
         port=port or None,
         priority=priority,
         prefer=prefer,
+        depth=depth,
+        gpus=gpus or None,
     )
 
 

@@ -20,9 +20,12 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import
 from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import HostState
 from ansible_collections.sovereign.stack.plugins.plugin_utils.placement import FleetPlan, Placement
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.throughput import decode_tps
 
 SCHEMA_VERSION = 1
 GIB = 1024**3
+# Depths (tokens already in the context) at which plan.json predicts decode speed, up to the context.
+PREDICTION_DEPTHS = (0, 4096, 16384, 32768, 65536, 131072)
 CATALOG_FILES = ("devices.yml", "models.yml", "quantizations.yml", "engines.yml")
 
 
@@ -40,6 +43,24 @@ def catalog_version(catalog: Catalog) -> dict[str, Any]:
         "engines": {
             engine.id: engine.version for engine in sorted(catalog.engines.values(), key=lambda e: e.id)
         },
+    }
+
+
+def _by_depth(item: Placement) -> dict[str, float]:
+    """Predicted decode tokens/s at each depth up to the context (calibrated like the headline figure)."""
+    fit = item.fit
+    if fit.setup is None:
+        return {}
+    return {
+        str(depth): round(
+            decode_tps(
+                item.request.model, fit.quant, fit.engine, fit.setup, filled=depth, kv_dtype=fit.kv_dtype
+            )
+            * fit.calibration,
+            1,
+        )
+        for depth in PREDICTION_DEPTHS
+        if depth < fit.context
     }
 
 
@@ -114,6 +135,7 @@ def _deployment(item: Placement, state: HostState) -> dict[str, Any]:
         "argv": list(started.argv),
         "env": dict(sorted(started.env.items())),
         "predicted_decode_tps": fit.predicted_tps,
+        "predicted_decode_tps_by_depth": _by_depth(item),
         "memory": {
             "weights_bytes": fit.per_device.weights_bytes * devices,
             "kv_cache_bytes": fit.per_device.kv_cache_bytes * devices,
@@ -190,6 +212,32 @@ def _hardware(state: HostState) -> dict[str, Any]:
     }
 
 
+def _calibration(fleet: FleetPlan) -> dict[str, Any]:
+    """The calibration the plan used (sovereign_calibration) and the replicas it changed."""
+    calibration = fleet.calibration
+    if not calibration.factors:
+        return {}
+    applied = [
+        {
+            "host": item.host,
+            "deployment": item.request.name,
+            "replica": item.replica,
+            "factor": item.fit.calibration,
+        }
+        for item in sorted(fleet.placements, key=lambda p: (p.host, p.request.name, p.replica))
+        if item.fit.calibration != 1.0
+    ]
+    return {
+        "benchmark": calibration.benchmark,
+        "measured_at": calibration.measured_at,
+        "decode": [
+            {"device": device, "engine": engine, "factor": factor}
+            for (device, engine), factor in sorted(calibration.factors.items())
+        ],
+        "applied": applied,
+    }
+
+
 def _placement(fleet: FleetPlan) -> dict[str, Any]:
     """How the placement was found, its score and the score no plan can beat (objective.py)."""
     result = fleet.search_result
@@ -237,6 +285,7 @@ def plan_document(fleet: FleetPlan, catalog: Catalog) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "catalog": catalog_version(catalog),
         "placement": _placement(fleet),
+        "calibration": _calibration(fleet),
         "hosts": hosts,
         "unplaced": [
             {"name": u.request.name, "replica": u.replica, "model": u.request.model.id, "reason": u.reason}

@@ -8,6 +8,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import (
+    NONE,
+    Calibration,
+    read_calibration,
+)
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
     Catalog,
     CatalogError,
@@ -20,6 +25,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_document
 
 EXTENSIONS_VARIABLE = "sovereign_catalog_extensions"
+CALIBRATION_VARIABLE = "sovereign_calibration"
 
 
 def _same(left: Any, right: Any) -> bool:
@@ -83,12 +89,38 @@ def read_hosts(
     return resources, warnings
 
 
+def fleet_calibration(hostvars: Mapping[str, Mapping[str, Any]]) -> Calibration:
+    """The hosts' ``sovereign_calibration`` (one definition for the fleet), checked."""
+    definitions: dict[str, tuple[Any, list[str]]] = {}
+    for host in sorted(hostvars):
+        if CALIBRATION_VARIABLE in hostvars[host]:
+            value = hostvars[host][CALIBRATION_VARIABLE]
+            definitions.setdefault(json.dumps(value, sort_keys=True, default=str), (value, []))[1].append(
+                host
+            )
+    if len(definitions) > 1:
+        hosts = "; ".join(", ".join(owners) for _value, owners in definitions.values())
+        raise PlanInputError(
+            [
+                f"{CALIBRATION_VARIABLE}: differs between hosts ({hosts}); "
+                "expected one definition (group_vars/all)"
+            ]
+        )
+    if not definitions:
+        return NONE
+    return read_calibration(next(iter(definitions.values()))[0])
+
+
 def compute_plan(
-    hostvars: Mapping[str, Mapping[str, Any]], deployments: Any, catalog: Catalog | None = None
+    hostvars: Mapping[str, Mapping[str, Any]],
+    deployments: Any,
+    catalog: Catalog | None = None,
+    calibration: Calibration | None = None,
 ) -> tuple[dict[str, Any], FleetPlan]:
     """The plan document (plan.json's content) and the placement behind it.
 
-    Raises PlanInputError listing every problem when the inventory cannot be planned.
+    ``calibration`` defaults to the hosts' ``sovereign_calibration``. Raises PlanInputError listing
+    every problem when the inventory cannot be planned.
     """
     if catalog is None:
         extensions = merged_extensions(hostvars)
@@ -107,9 +139,14 @@ def compute_plan(
         requests = parse_deployments(deployments, catalog, sorted(hostvars))
     except PlanInputError as error:
         problems.extend(error.problems)
+    if calibration is None:
+        try:
+            calibration = fleet_calibration(hostvars)
+        except PlanInputError as error:
+            problems.extend(error.problems)
     if problems:
         raise PlanInputError(problems)
-    fleet = plan_fleet(requests, hosts, catalog)
+    fleet = plan_fleet(requests, hosts, catalog, calibration or NONE)
     fleet.warnings[:0] = warnings
     return plan_document(fleet, catalog), fleet
 

@@ -90,12 +90,18 @@ class Problem:
     """The requests, the hosts each may use, and the shared searches."""
 
     def __init__(
-        self, requests: Sequence[DeploymentRequest], hosts: Mapping[str, HostResources], catalog: Catalog
+        self,
+        requests: Sequence[DeploymentRequest],
+        hosts: Mapping[str, HostResources],
+        catalog: Catalog,
+        calibration: Mapping[tuple[str, str], float] | None = None,
     ) -> None:
         self.hosts = hosts
         self.requests = sorted(requests, key=lambda r: (r.hosts is None, -r.priority, -size(r), r.name))
         shared: dict[tuple[object, ...], FitSearch] = {}
-        self.searches = [shared.setdefault(_signature(r), FitSearch(r, catalog)) for r in self.requests]
+        self.searches = [
+            shared.setdefault(_signature(r), FitSearch(r, catalog, calibration)) for r in self.requests
+        ]
         self.eligible = [eligibility.eligible(r, hosts, catalog)[0] for r in self.requests]
         self.eligible_set = [frozenset(names) for names in self.eligible]
         # Which requests each host may hold: hosts alike in shape and in this hold alike plans.

@@ -36,7 +36,9 @@ def fixture_document() -> dict[str, Any]:
 
 
 def test_plan_json_contract(document: dict[str, Any]) -> None:
-    assert set(document) == {"schema_version", "catalog", "placement", "hosts", "unplaced", "warnings"}
+    assert set(document) == {
+        "schema_version", "catalog", "placement", "calibration", "hosts", "unplaced", "warnings",
+    }  # fmt: skip
     assert set(document["catalog"]["engines"]) == {"vllm", "sglang", "llama.cpp", "ollama", "mlx-lm"}
     assert len(document["catalog"]["sha256"]) == 64
     for entry in document["hosts"].values():
