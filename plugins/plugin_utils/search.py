@@ -7,7 +7,10 @@ Both work on the same decisions: each replica of each deployment, in a fixed ord
 host that may hold it with one of the ways it fits there (fit.FitSearch.options), or stays unplaced.
 Plans are compared with objective.Score. The greedy passes give a first plan quickly; the branch and
 bound starts from the best of them and only keeps a plan that scores strictly higher, so its result
-is never worse. It stops after MAX_NODES nodes: the plan then says the optimum was not proven.
+is never worse; it cuts branches that could add less than GAP to the value, so a finished search is
+within GAP of the best plan. When it stops after MAX_WORK, a dynamic program over subsets
+of up to EXACT_DECISIONS replicas proves the best plan, unless it outgrows MAX_STATES too: the plan
+then says the optimum was not proven.
 """
 
 from __future__ import annotations
@@ -26,8 +29,16 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import
 
 # Up to this many replicas the exact dynamic program runs (its work grows as 3 to that power).
 EXACT_DECISIONS = 12
-# Nodes the branch and bound may visit on larger fleets (about 30 microseconds each).
-MAX_NODES = 50_000
+# Work the branch and bound may do: each node counts the replicas left plus the hosts (what its
+# bound and its moves look at), about 3 microseconds a unit; a count, not a clock, so that equal
+# input always gives the same plan. 4 million units is a few seconds on one core.
+MAX_WORK = 4_000_000
+# Relative value the branch and bound may leave unexplored: its plan is within this of the best.
+GAP = 0.005
+# Limited discrepancy dives before the full search.
+DIVES = (0, 1, 2)
+# States the dynamic program may remember before it gives up (memory and time both grow with them).
+MAX_STATES = 200_000
 # Fleets with more decisions x hosts than this skip the branch and bound: it could not finish.
 EXACT_SEARCH_LIMIT = 2_000
 
@@ -219,14 +230,15 @@ def greedy(problem: Problem, order: Sequence[int], method: str) -> Result:
 
 
 class _Budget(Exception):
-    """The branch and bound visited MAX_NODES nodes."""
+    """The branch and bound did MAX_WORK, or the dynamic program remembered MAX_STATES states."""
 
 
 class _BranchAndBound:
-    def __init__(self, problem: Problem, incumbent: Result, max_nodes: int) -> None:
+    def __init__(self, problem: Problem, incumbent: Result, max_work: int) -> None:
         self.problem = problem
         self.best = incumbent
-        self.max_nodes = max_nodes
+        self.max_work = max_work
+        self.work = 0
         self.nodes = 0
         self.states = problem.states()
         self.moves: list[Move | None] = []
@@ -235,7 +247,11 @@ class _BranchAndBound:
 
     def run(self) -> Result:
         try:
-            self._visit(0, objective.ZERO)
+            # Limited discrepancy dives first (at most 1, then 2 choices other than the best one on
+            # the way down): they find good plans early, which the full search then cuts against.
+            for discrepancies in DIVES:
+                self._visit(0, objective.ZERO, discrepancies)
+            self._visit(0, objective.ZERO, None)
         except _Budget:
             return dataclasses.replace(self.best, nodes=self.nodes, proven=False)
         return dataclasses.replace(self.best, nodes=self.nodes, proven=True)
@@ -299,35 +315,56 @@ class _BranchAndBound:
         found.sort(key=lambda item: item[0])
         return [move for _key, move in found]
 
-    def _visit(self, i: int, score: objective.Score) -> None:
+    def _visit(self, i: int, score: objective.Score, discrepancies: int | None) -> None:
+        """Try every move of decision ``i`` below ``score``; with ``discrepancies``, at most that
+        many moves other than the first one on the way down."""
         self.nodes += 1
-        if self.nodes > self.max_nodes:
+        self.work += len(self.problem.decisions) - i + len(self.problem.hosts)
+        if self.work > self.max_work:
             raise _Budget
         problem = self.problem
         if i == len(problem.decisions):
             if score > self.best.score:
                 self.best = Result(list(self.moves), score, "exact")
             return
-        if self._bound(i, score) <= self.best.score:
+        bound = self._bound(i, score)
+        best = self.best.score
+        # Branches that cannot place more, and cannot add more than GAP to the value, are cut: the
+        # result is within GAP of the best plan (docs/planner.md, "Placement").
+        if bound.placed < best.placed or (
+            bound.placed == best.placed and bound.value <= best.value * (1 + GAP)
+        ):
             return
         decision = problem.decisions[i]
         request = problem.requests[decision.request]
-        for move in self._options(i):
+        options = self._options(i)
+        for rank, move in enumerate(options):
+            left = _spend(discrepancies, 0 if rank == 0 else 1)
+            if left is not None and left < 0:
+                break
             state = self.states[move.host]
             saved = state.copy()
             consume(state, move.fit, label(request, decision.replica))
             self.moves.append(move)
-            self._visit(i + 1, score + problem.score(decision, move.fit))
+            self._visit(i + 1, score + problem.score(decision, move.fit), left)
             self.moves.pop()
             self.states[move.host] = saved
-        self.moves.append(None)
-        self._visit(i + 1, score)
-        self.moves.pop()
+        # Leaving the replica out is a discrepancy too, unless nothing fits it anyway.
+        left = _spend(discrepancies, 1 if options else 0)
+        if left is None or left >= 0:
+            self.moves.append(None)
+            self._visit(i + 1, score, left)
+            self.moves.pop()
 
 
-def branch_and_bound(problem: Problem, incumbent: Result, max_nodes: int = MAX_NODES) -> Result:
+def _spend(discrepancies: int | None, cost: int) -> int | None:
+    """Discrepancies left after a choice that costs ``cost`` (None: no limit)."""
+    return None if discrepancies is None else discrepancies - cost
+
+
+def branch_and_bound(problem: Problem, incumbent: Result, max_work: int = MAX_WORK) -> Result:
     """The best plan of ``problem``, starting from ``incumbent``; ``proven`` when the search finished."""
-    return _BranchAndBound(problem, incumbent, max_nodes).run()
+    return _BranchAndBound(problem, incumbent, max_work).run()
 
 
 # One host's plans from decision i on: bit mask of the decisions it holds -> (score, how). ``how`` is
@@ -367,6 +404,8 @@ class _HostPlans:
         key = (problem.shape[self.name], problem.allowed[self.name], i, state.key(), requests_here)
         if key in self.memo:
             return key
+        if len(self.memo) > MAX_STATES:
+            raise _Budget
         plans: _Plans = {0: (objective.ZERO, (None, ()))}
         if i < len(problem.decisions):
             skipped = self._walk(i + 1, state, requests_here)
@@ -441,6 +480,9 @@ def solve(problem: Problem) -> Result:
         return best
     best = branch_and_bound(problem, best)
     if not best.proven and len(problem.decisions) <= EXACT_DECISIONS:
-        found = exact(problem)
+        try:
+            found = exact(problem)
+        except _Budget:
+            return best
         best = found if found.score > best.score else dataclasses.replace(best, proven=True)
     return best
