@@ -73,7 +73,9 @@ lint: venv
 	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter \
 	  -p ansible_collections.sovereign.stack.plugins.test \
 	  -m ansible_collections.sovereign.stack.plugins.modules.file_chunk -m ansible_collections.sovereign.stack.plugins.modules.push_file \
-	  -m ansible_collections.sovereign.stack.plugins.modules.confined_delete
+	  -m ansible_collections.sovereign.stack.plugins.modules.confined_delete \
+	  -m ansible_collections.sovereign.stack.plugins.modules.engine_benchmark \
+	  -m ansible_collections.sovereign.stack.plugins.module_utils.engine_stream
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
