@@ -150,11 +150,12 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sovereign.stack.plugins.module_utils.engine_stream import (
     Figures,
+    Reading,
     StreamError,
     figures,
     median_figures,
@@ -226,12 +227,12 @@ class Engine:
             except ValueError:
                 raise EngineError(f"{self.base}{path} answered something that is not JSON") from None
 
-    def stream(self, body: Dict[str, Any]) -> Tuple[float, Iterator[Tuple[float, str]]]:
+    def stream(self, body: Dict[str, Any]) -> Tuple[float, Generator[Tuple[float, str], None, None]]:
         """Send a streamed completion; the time it was sent and its lines with their arrival times."""
         sent_at = self.clock()
         response = self._open("/v1/completions", body)
 
-        def lines() -> Iterator[Tuple[float, str]]:
+        def lines() -> Generator[Tuple[float, str], None, None]:
             with response:
                 try:
                     for raw in response:
@@ -290,21 +291,22 @@ class Measurer:
     def lead(self, label: str) -> str:
         return f"Run {self.run_id} {label}. Continue the story.\n"
 
-    def request(self, model_id: str, text: str, max_tokens: int) -> Figures:
+    def answer(self, model_id: str, text: str, max_tokens: int) -> Tuple[float, Reading]:
+        """When the request was sent, and its whole answer (the connection closed however it ends)."""
         sent_at, lines = self.engine.stream(
             {**self.body, "model": model_id, "prompt": text, "max_tokens": max_tokens}
         )
-        return figures(read_stream(lines), sent_at)
+        try:
+            return sent_at, read_stream(lines)
+        finally:
+            lines.close()
 
     def chars_per_token(self, model_id: str) -> float:
         """Characters per prompt token, from a first request that also wakes the engine."""
         # At most one character per token: the probe fits any context, whatever the tokenizer.
         lead = self.lead("probe")
         text = prompt(lead, min(PROBE_CHARS, self.context // 2 - len(lead)))
-        _sent_at, lines = self.engine.stream(
-            {**self.body, "model": model_id, "prompt": text, "max_tokens": 2}
-        )
-        reading = read_stream(lines)
+        _sent_at, reading = self.answer(model_id, text, 2)
         tokens = reading.prompt_tokens or int(reading.timings.get("prompt_n", 0))
         # Without a count (an engine that reports no usage) assume English's usual 4.
         return len(text) / tokens if tokens else 4.0
@@ -324,7 +326,8 @@ class Measurer:
         for repeat in range(self.params["repeats"]):
             text = prompt(self.lead(f"depth {depth} repeat {repeat}"), chars)
             try:
-                runs.append(self.request(model_id, text, max_tokens))
+                sent_at, reading = self.answer(model_id, text, max_tokens)
+                runs.append(figures(reading, sent_at))
             except (EngineError, StreamError) as error:
                 errors.append(str(error))
         if not runs:
