@@ -128,7 +128,7 @@ summaries:
   returned: success
   type: dict
 lines:
-  description: One line per deployment, C(<host> <name>[ #<replica>]: <status> (<reason>)), after the files.
+  description: After the files, one line per deployment with its host, name, replica, status and reason.
   returned: success
   type: list
   elements: str

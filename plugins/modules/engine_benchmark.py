@@ -166,7 +166,8 @@ ARGUMENT_SPEC: Dict[str, Any] = {
     "deployment": {"type": "dict", "required": True},
     "max_depth": {"type": "int", "default": 4096},
     "repeats": {"type": "int", "default": 3},
-    "decode_tokens": {"type": "int", "default": 128},
+    # A count of generated tokens, not a secret.
+    "decode_tokens": {"type": "int", "default": 128, "no_log": False},
     "timeout": {"type": "int", "default": 600},
     "service": {"type": "str"},
 }
