@@ -9,7 +9,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 GIB = 1024**3
-STATUS_COLOURS = {"ok": "#59a14f", "flagged": "#e15759", "unpredicted": "#9c755f", "failed": "#bab0ac"}
+STATUS_COLOURS = {"ok": "#59a14f", "flagged": "#e15759", "unpredicted": "#9c755f", "failed": "#79706e"}
 PREDICTED_COLOUR = "#bab0ac"
 ROW_HEIGHT = 44
 BAR_HEIGHT = 14
@@ -123,9 +123,12 @@ def benchmark_svg(report: Mapping[str, Any]) -> str:
     rows = [
         (row, depth)
         for row in report["deployments"]
-        for depth in row["depths"] or [{"depth": "-", "predicted_decode_tps": row["predicted_decode_tps"]}]
+        for depth in row["depths"] or [{"predicted_decode_tps": row["predicted_decode_tps"]}]
     ]
-    labels = [f"{label(row)} @ {depth['depth']}" for row, depth in rows]
+    labels = [
+        f"{label(row)}, depth {depth['depth']}" if row["depths"] else f"{label(row)}, not measured"
+        for row, depth in rows
+    ]
     label_width = max([LABEL_WIDTH] + [len(text) * CHAR_WIDTH + 20 for text in labels])
     values = [
         value
@@ -144,7 +147,8 @@ def benchmark_svg(report: Mapping[str, Any]) -> str:
         '<text x="28" y="20">predicted</text>',
     ]
     legend_x = 110
-    for status, colour in STATUS_COLOURS.items():
+    # A deployment that failed has no measured bar: the legend names the colours that appear.
+    for status, colour in list(STATUS_COLOURS.items())[:3]:
         parts.append(
             f'<rect x="{legend_x}" y="10" width="12" height="12" fill="{colour}"/>'
             f'<text x="{legend_x + 18}" y="20">measured, {status}</text>'

@@ -188,6 +188,7 @@ def test_an_unreachable_host_leaves_its_deployments_failed(tmp_path: Path) -> No
     assert "## Not measured\n\n- box small: no measurement from the host" in (
         tmp_path / "benchmark.md"
     ).read_text(encoding="utf-8")
+    assert "box small, not measured" in (tmp_path / "benchmark.svg").read_text(encoding="utf-8")
     # The calibration holds what was measured: only the GPU.
     assert [entry["device"] for entry in result["calibration"]["decode"]] == ["rtx-4090"]
 
