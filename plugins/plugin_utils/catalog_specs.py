@@ -21,6 +21,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog_schema imp
     CatalogError,
     EntryReader,
 )
+from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import LLAMA_FTYPES
 
 GIB = 2**30
 GB = 10**9
@@ -39,13 +40,38 @@ MODEL_REQUIRED = (
     "max_context",
     "source",
 )
-MODEL_OPTIONAL = ("params_active_b", "tie_embeddings", "attention", "moe", "quantizations")
+# model_type and the widths below are optional: with them the GGUF weights are summed tensor by
+# tensor (gguf_tensors.py); without them the memory model uses parameters x bits per weight.
+MODEL_OPTIONAL = (
+    "params_active_b",
+    "tie_embeddings",
+    "attention",
+    "moe",
+    "quantizations",
+    "model_type",
+    "intermediate_size",
+)
 ATTENTION_REQUIRED = ("kind",)
-ATTENTION_OPTIONAL = ("sliding_window", "sliding_layers", "linear_layers", "kv_lora_rank", "qk_rope_head_dim")
+ATTENTION_OPTIONAL = (
+    "sliding_window",
+    "sliding_layers",
+    "linear_layers",
+    "kv_lora_rank",
+    "qk_rope_head_dim",
+    "q_lora_rank",
+    "qk_nope_head_dim",
+    "v_head_dim",
+)
+MLA_ONLY = ("kv_lora_rank", "qk_rope_head_dim", "q_lora_rank", "qk_nope_head_dim", "v_head_dim")
 MOE_REQUIRED = ("experts", "experts_active")
-MOE_OPTIONAL = ("shared_experts",)
+MOE_OPTIONAL = (
+    "shared_experts",
+    "expert_intermediate_size",
+    "shared_expert_intermediate_size",
+    "dense_layers",
+)
 QUANT_REQUIRED = ("format", "engines", "bits_per_weight", "quality", "vendors", "source")
-QUANT_OPTIONAL = ("min_compute_capability", "models")
+QUANT_OPTIONAL = ("min_compute_capability", "models", "llama_ftype")
 ENGINE_REQUIRED = ("version", "formats", "vendors", "default_port", "source")
 ENGINE_OPTIONAL = ("tuning",)
 
@@ -102,6 +128,10 @@ class AttentionSpec:
     linear_layers: int
     kv_lora_rank: int | None
     qk_rope_head_dim: int | None
+    # MLA projection widths (config.json q_lora_rank, qk_nope_head_dim, v_head_dim): tensor shapes only.
+    q_lora_rank: int | None = None
+    qk_nope_head_dim: int | None = None
+    v_head_dim: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +141,11 @@ class MoeSpec:
     experts: int
     experts_active: int
     shared_experts: int
+    # FFN width of one routed expert (config.json moe_intermediate_size; gpt-oss: intermediate_size),
+    # of all shared experts together, and how many leading layers are dense (first_k_dense_replace).
+    expert_intermediate_size: int | None = None
+    shared_expert_intermediate_size: int | None = None
+    dense_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +168,10 @@ class ModelSpec:
     source: str
     # Quantization ids this model is published in; empty means any (it can be converted locally).
     quantizations: tuple[str, ...] = ()
+    # config.json model_type of the text model and its dense FFN width (intermediate_size): with the
+    # MoE and MLA widths they give the model's tensor shapes (plugin_utils/gguf_tensors.py).
+    model_type: str | None = None
+    intermediate_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,8 @@ class QuantSpec:
     source: str
     # Models with published checkpoints in this format; empty means any model can be converted.
     models: tuple[str, ...] = ()
+    # GGUF only: the llama.cpp file type (llama-quantize's name) these files are, for per-tensor sizes.
+    llama_ftype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +261,9 @@ def _parse_attention(raw: Mapping[str, Any] | None, where: str, layers: int) -> 
     linear_layers = reader.integer("linear_layers", minimum=0, maximum=MAX_LAYERS, default=0)
     kv_lora_rank = reader.optional_integer("kv_lora_rank", maximum=MAX_WIDTH)
     qk_rope_head_dim = reader.optional_integer("qk_rope_head_dim", maximum=MAX_HEADS)
+    q_lora_rank = reader.optional_integer("q_lora_rank", maximum=MAX_WIDTH)
+    qk_nope_head_dim = reader.optional_integer("qk_nope_head_dim", maximum=MAX_HEADS)
+    v_head_dim = reader.optional_integer("v_head_dim", maximum=MAX_HEADS)
 
     if sliding_layers + linear_layers > layers:
         raise CatalogError(
@@ -238,6 +282,11 @@ def _parse_attention(raw: Mapping[str, Any] | None, where: str, layers: int) -> 
         raise CatalogError(
             f"{where}: kv_lora_rank and qk_rope_head_dim apply to kind 'mla' only, this kind is {kind!r}"
         )
+    elif any(reader.has(key) for key in MLA_ONLY):
+        raise CatalogError(
+            f"{where}: q_lora_rank, qk_nope_head_dim and v_head_dim apply to kind 'mla' only, "
+            f"this kind is {kind!r}"
+        )
     if kind == "full" and (sliding_layers or linear_layers):
         raise CatalogError(
             f"{where}: kind 'full' has no sliding or linear layers; use kind 'sliding' or 'hybrid'"
@@ -248,7 +297,17 @@ def _parse_attention(raw: Mapping[str, Any] | None, where: str, layers: int) -> 
         )
     if kind == "hybrid" and linear_layers == 0:
         raise CatalogError(f"{where}: kind 'hybrid' needs linear_layers >= 1 (layers with constant state)")
-    return AttentionSpec(kind, window, sliding_layers, linear_layers, kv_lora_rank, qk_rope_head_dim)
+    return AttentionSpec(
+        kind,
+        window,
+        sliding_layers,
+        linear_layers,
+        kv_lora_rank,
+        qk_rope_head_dim,
+        q_lora_rank=q_lora_rank,
+        qk_nope_head_dim=qk_nope_head_dim,
+        v_head_dim=v_head_dim,
+    )
 
 
 def _parse_moe(raw: Mapping[str, Any] | None, where: str) -> MoeSpec | None:
@@ -263,7 +322,16 @@ def _parse_moe(raw: Mapping[str, Any] | None, where: str) -> MoeSpec | None:
             f"exceed the {experts} experts of the layer"
         )
     shared = reader.integer("shared_experts", minimum=0, maximum=MAX_EXPERTS, default=0)
-    return MoeSpec(experts, experts_active, shared)
+    return MoeSpec(
+        experts,
+        experts_active,
+        shared,
+        expert_intermediate_size=reader.optional_integer("expert_intermediate_size", maximum=MAX_WIDTH),
+        shared_expert_intermediate_size=reader.optional_integer(
+            "shared_expert_intermediate_size", maximum=MAX_WIDTH
+        ),
+        dense_layers=reader.integer("dense_layers", minimum=0, maximum=MAX_LAYERS, default=0),
+    )
 
 
 def parse_model(
@@ -299,6 +367,12 @@ def parse_model(
             f"{reader.path('kv_heads')}: {kv_heads} KV heads do not divide the {attention_heads} "
             f"attention heads; valid: a divisor of {attention_heads}"
         )
+    moe = _parse_moe(reader.mapping("moe"), reader.path("moe"))
+    if moe is not None and moe.dense_layers >= layers:
+        raise CatalogError(
+            f"{reader.path('moe')}.dense_layers: {moe.dense_layers} leading dense layers leave no MoE layer "
+            f"of the model's {layers}; valid: 0 to {layers - 1}"
+        )
     return ModelSpec(
         id=model_id,
         params_total=round(total_b * BILLION),
@@ -312,9 +386,11 @@ def parse_model(
         max_context=reader.integer("max_context", maximum=MAX_CONTEXT),
         tie_embeddings=reader.boolean("tie_embeddings", False),
         attention=_parse_attention(reader.mapping("attention"), reader.path("attention"), layers),
-        moe=_parse_moe(reader.mapping("moe"), reader.path("moe")),
+        moe=moe,
         source=reader.text("source", source_default),
         quantizations=reader.text_list("quantizations"),
+        model_type=reader.optional_text("model_type"),
+        intermediate_size=reader.optional_integer("intermediate_size", maximum=MAX_WIDTH),
     )
 
 
@@ -328,9 +404,21 @@ def parse_quantization(
         _required(QUANT_REQUIRED, source_default),
         _optional(QUANT_OPTIONAL, source_default, False),
     )
+    quant_format = reader.choice("format", FORMATS)
+    llama_ftype = reader.optional_text("llama_ftype")
+    if llama_ftype is not None and llama_ftype not in LLAMA_FTYPES:
+        raise CatalogError(
+            f"{reader.path('llama_ftype')}: unknown llama.cpp file type {llama_ftype!r}; "
+            f"valid: {', '.join(LLAMA_FTYPES)}"
+        )
+    if llama_ftype is not None and quant_format != "gguf":
+        raise CatalogError(
+            f"{reader.path('llama_ftype')}: only format 'gguf' has a llama.cpp file type, this format is "
+            f"{quant_format!r}; remove the field"
+        )
     return QuantSpec(
         id=checked_id(entry_id, where, "quantization"),
-        format=reader.choice("format", FORMATS),
+        format=quant_format,
         engines=reader.text_list("engines"),
         bits_per_weight=reader.number("bits_per_weight", maximum=MAX_BITS_PER_WEIGHT),
         quality=reader.fraction("quality"),
@@ -338,6 +426,7 @@ def parse_quantization(
         vendors=reader.text_list("vendors", VENDORS),
         source=reader.text("source", source_default),
         models=reader.text_list("models"),
+        llama_ftype=llama_ftype,
     )
 
 

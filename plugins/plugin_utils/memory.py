@@ -3,7 +3,9 @@
 """The memory model: weights, KV cache and runtime overhead of one deployment, per GPU.
 
 Formulas (docs/planner.md explains them with sources):
-  weights  = body params x quant bits / 8 + embedding and output tensors at the bits the format keeps
+  weights  = GGUF with a known tensor layout: the sum over the model's tensors of each tensor's bytes
+             in the type llama-quantize gives it (gguf_tensors.py, gguf_types.py); otherwise
+             body params x quant bits / 8 + embedding and output tensors at the bits the format keeps
   KV cache = sum over layers of per-layer bytes for ``tokens`` cached tokens per sequence
   overhead = engine base + activation peak of one prefill step + logits buffer (engines.yml tuning)
 """
@@ -17,6 +19,8 @@ from fractions import Fraction
 from typing import Any
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import EngineSpec, ModelSpec, QuantSpec
+from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import model_shape
+from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import gguf_tensor_bytes
 
 # Bytes per cached element. Block formats include their per-block scale: q8_0 stores 32 values in
 # 34 bytes, q4_0 in 18 (ggml/src/ggml-common.h, block_q8_0 / block_q4_0).
@@ -58,7 +62,21 @@ def _tensor_bits(quant_bits: float, kept_bits: Any) -> float:
 
 
 def weights_bytes(model: ModelSpec, quant: QuantSpec, engine: EngineSpec) -> int:
-    """Resident weight bytes of the whole model; every expert of a MoE is resident (total params)."""
+    """Resident weight bytes of the whole model; every expert of a MoE is resident (total params).
+
+    A GGUF quantization with a llama.cpp file type, on a model whose catalog entry gives its tensor
+    shapes, is summed tensor by tensor with llama-quantize's per-tensor types (norms, routers and
+    biases in F32, output at Q6_K, the recipe's wider attn_v/ffn_down layers, shape fallbacks); the
+    GGUF metadata (tokenizer, a few MB) is not counted. Otherwise: parameters x bits per weight.
+    """
+    shape = model_shape(model)
+    if (
+        shape is not None
+        and quant.format == "gguf"
+        and quant.format in engine.formats
+        and quant.llama_ftype is not None
+    ):
+        return gguf_tensor_bytes(shape, quant.llama_ftype)
     table = model.vocab_size * model.hidden_size
     bits = quant.bits_per_weight
     embed_bits = _tensor_bits(bits, engine.tuning.get("embedding_bits"))

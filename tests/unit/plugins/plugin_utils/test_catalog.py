@@ -171,6 +171,8 @@ def test_shipped_yaml_uses_only_contract_keys() -> None:
         "moe",
         "source",
         "quantizations",
+        "model_type",
+        "intermediate_size",
     }
 
 
@@ -659,6 +661,32 @@ def test_extension_errors_name_their_path() -> None:
             r"\.moe\.experts_active: 16 routed experts per token exceed the 8 experts of the layer",
         ),
         ("models", with_(MODEL, moe={"experts": 8, "top_k": 2}), r"\.moe: unknown key 'top_k'"),
+        (
+            "models",
+            with_(MODEL, moe={"experts": 8, "experts_active": 2, "dense_layers": 32}),
+            r"\.moe\.dense_layers: 32 leading dense layers leave no MoE layer of the model's 32; "
+            r"valid: 0 to 31",
+        ),
+        (
+            "models",
+            with_(MODEL, attention={"kind": "full", "q_lora_rank": 1536}),
+            r"\.attention: q_lora_rank, qk_nope_head_dim and v_head_dim apply to kind 'mla' only",
+        ),
+        (
+            "models",
+            with_(MODEL, intermediate_size=0),
+            r"\.intermediate_size: expected an integer of at least 1",
+        ),
+        (
+            "quantizations",
+            with_(QUANT, llama_ftype="Q4_K_XL"),
+            r"\.llama_ftype: unknown llama\.cpp file type 'Q4_K_XL'; valid: F32, F16, ",
+        ),
+        (
+            "quantizations",
+            with_(QUANT, format="safetensors", engines=["vllm"], llama_ftype="Q4_K_M"),
+            r"\.llama_ftype: only format 'gguf' has a llama\.cpp file type, this format is 'safetensors'",
+        ),
         (
             "quantizations",
             with_(QUANT, format="ggml"),

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import statistics
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +18,10 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
     ModelSpec,
     load_catalog,
 )
+from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import model_shape
+from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import gguf_tensor_bytes
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import (
+    active_weight_bytes_per_token,
     embedding_params,
     kv_cache_bytes,
     kv_share_per_gpu,
@@ -150,6 +155,41 @@ def test_weights_of_gguf_are_params_times_bits() -> None:
     assert weights_bytes(LLAMA_31_8B, q8, catalog.engines["llama.cpp"]) == int(
         -(-(8_000_000_000 * q8.bits_per_weight) // 8)
     )
+
+
+def test_gguf_weights_are_summed_tensor_by_tensor_when_the_model_has_shapes() -> None:
+    catalog = load_catalog()
+    model = catalog.models["Qwen/Qwen3-8B"]
+    quant = catalog.quantizations["Q4_K_M"]
+    shape = model_shape(model)
+    assert shape is not None and quant.llama_ftype == "Q4_K_M"
+    for engine_id in ("llama.cpp", "ollama"):
+        assert weights_bytes(model, quant, catalog.engines[engine_id]) == gguf_tensor_bytes(shape, "Q4_K_M")
+
+
+def test_weights_keep_the_parameter_formula_without_shapes_or_file_type() -> None:
+    catalog = load_catalog()
+    engine = catalog.engines["llama.cpp"]
+    model = catalog.models["Qwen/Qwen3-8B"]
+    quant = catalog.quantizations["Q4_K_M"]
+    formula = weights_bytes(model, dataclasses.replace(quant, llama_ftype=None), engine)
+    assert formula == math.ceil(model.params_total * quant.bits_per_weight / 8)
+    assert weights_bytes(dataclasses.replace(model, intermediate_size=None), quant, engine) == formula
+    assert weights_bytes(catalog.models["zai-org/GLM-4.5-Air"], quant, engine) == math.ceil(
+        catalog.models["zai-org/GLM-4.5-Air"].params_total * quant.bits_per_weight / 8
+    )
+
+
+def test_active_bytes_per_token_still_use_bits_per_weight() -> None:
+    """The decode-speed model reads active_weight_bytes_per_token; the tensor sum does not change it."""
+    catalog = load_catalog()
+    engine = catalog.engines["llama.cpp"]
+    model = catalog.models["Qwen/Qwen3-30B-A3B"]
+    quant = catalog.quantizations["Q4_K_M"]
+    table = model.vocab_size * model.hidden_size
+    body = model.params_active - 2 * table
+    expected = math.ceil((body * quant.bits_per_weight + table * quant.bits_per_weight) / 8)
+    assert active_weight_bytes_per_token(model, quant, engine) == expected
 
 
 def _published_size(entry: dict[str, Any]) -> float:
