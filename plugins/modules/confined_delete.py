@@ -25,7 +25,7 @@ author:
 options:
   root:
     description:
-      - Absolute, normalised path of the folder every deletion must stay inside: a folder the caller
+      - Absolute, normalised path of the folder every deletion must stay inside, a folder the caller
         owns, so not C(/) nor a folder the system shares (C(/etc), C(/usr), C(/var), C(/var/lib),
         C(/opt), C(/home), C(/srv), C(/tmp) and the like), which are refused.
     type: path

@@ -46,11 +46,11 @@ def test_model_memory_tensor_parallel_sums_over_gpus() -> None:
 
 
 def test_best_quant_is_the_best_that_fits() -> None:
-    # 16k: Q4_K_M needs 18.4 + 4.0 (KV) + 0.7 GiB > 22.8 GiB of a 3090 at 0.95; Q4_K_S needs 22.2 GiB.
-    assert best_quant("Qwen/Qwen3-32B", "rtx-3090", context=16384) == "Q4_K_S"
-    # 4k: Q5_K_M needs 21.6 + 1.0 + 0.7 = 23.3 GiB; Q5_K_S 21.1 + 1.0 + 0.7 = 22.8 GiB fits (its tensor
-    # sum, the size of unsloth's file less metadata; parameters x 5.5704 bits made it 21.3 GiB).
-    assert best_quant("Qwen/Qwen3-32B", "rtx-3090", context=4096) == "Q5_K_S"
+    # llama.cpp may fill 98 % of a 3090 (23.5 GiB; its CUDA context is in the 0.7 GiB overhead).
+    # 16k: Q5_K_S needs 21.1 + 4.0 (KV) + 0.7 GiB > 23.5; Q4_K_M 18.4 + 4.0 + 0.7 = 23.1 GiB fits.
+    assert best_quant("Qwen/Qwen3-32B", "rtx-3090", context=16384) == "Q4_K_M"
+    # 4k: Q6_K needs 25.0 GiB of weights alone; Q5_K_M by its tensor sum 21.6 + 1.0 + 0.7 = 23.3 GiB fits.
+    assert best_quant("Qwen/Qwen3-32B", "rtx-3090", context=4096) == "Q5_K_M"
 
 
 def test_best_quant_none_when_nothing_fits() -> None:
