@@ -166,7 +166,7 @@ def test_tls_locations_follow_the_plan_with_the_replicas_as_fallbacks(tmp_path: 
         "gpu-d": {"tailnet_ipv4": "100.64.0.14", "tls_proxy_port": 8443},
         "data": {"sovereign_services": ["qdrant", "opa", "mcp_gateway"], "qdrant_http_port": 7333},
     }
-    hardware = {"memory_gib": 32, "cpu": {"cores": 8}}
+    hardware = {"memory_gib": 32, "cpu": {"cores": 8}, "gpus": []}
     inventory = {
         "all": {
             "hosts": {name: {"sovereign_hardware_declared": hardware} | host for name, host in hosts.items()},
@@ -208,4 +208,9 @@ def test_tls_locations_follow_the_plan_with_the_replicas_as_fallbacks(tmp_path: 
     assert found["data"] == [
         {"path": "/qdrant/", "upstream": "http://127.0.0.1:7333/"},
         {"path": "/mcp", "upstream": "http://127.0.0.1:8800", "auth": "upstream", "streaming": True},
+        {
+            "path": "/.well-known/oauth-protected-resource",
+            "upstream": "http://127.0.0.1:8800",
+            "auth": "upstream",
+        },
     ]

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""Filter proxy_locations: a host's tls_proxy_locations from the plan (docs: proxy_locations.yml)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.sovereign.stack.plugins.plugin_utils import proxy_locations as locations
+
+
+def proxy_locations(
+    plan: Mapping[str, Any] | None,
+    host: str,
+    peers: Mapping[str, Any],
+    *,
+    services: Sequence[str] = (),
+    qdrant_port: int = 6333,
+    gateway_port: int = 8800,
+) -> list[dict[str, Any]]:
+    """What ``host``'s TLS proxy fronts: see plugins/plugin_utils/proxy_locations.py."""
+    try:
+        return locations.proxy_locations(
+            plan, host, peers, services=services, qdrant_port=qdrant_port, gateway_port=gateway_port
+        )
+    except (AttributeError, KeyError, TypeError) as error:
+        raise AnsibleFilterError(
+            f"proxy_locations: the plan of {host!r} is not in plan.json's shape: {error}"
+        ) from error
+
+
+class FilterModule:
+    """sovereign.stack wiring filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        """Filter names to functions."""
+        return {"proxy_locations": proxy_locations}

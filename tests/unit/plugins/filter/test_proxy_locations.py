@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: (c) 2026, sovereign.stack contributors
+"""The proxy_locations filter: what each host's TLS proxy fronts, its replicas' hosts as fallbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.sovereign.stack.plugins.filter.proxy_locations import FilterModule
+
+proxy_locations = FilterModule().filters()["proxy_locations"]
+
+
+def plan(**hosts: list[tuple[str, int]]) -> dict[str, Any]:
+    """plan.json's shape: host -> deployments (name, port) in the planner's order."""
+    return {
+        "plan": {
+            "hosts": {
+                host: {"deployments": [{"name": name, "port": port} for name, port in deployments]}
+                for host, deployments in hosts.items()
+            }
+        }
+    }
+
+
+REPLICAS = plan(a=[("chat", 8080)], b=[("chat", 8080)], c=[("chat", 8080)], d=[("code", 8081)])
+
+
+def engine_location(locations: list[dict[str, Any]]) -> dict[str, Any]:
+    assert locations[0]["path"] == "/v1/"
+    return locations[0]
+
+
+def test_a_replica_has_every_other_replica_host_as_fallback_in_name_order() -> None:
+    peers = {name: {"tailscale_ipv4": f"100.64.0.{i}"} for i, name in enumerate("abcd", start=1)}
+    location = engine_location(proxy_locations(REPLICAS, "b", peers))
+    assert location["upstream"] == "http://127.0.0.1:8080"
+    assert location["streaming"] is True
+    assert location["fallbacks"] == [
+        {"url": "https://100.64.0.1", "name": "100.64.0.1"},
+        {"url": "https://100.64.0.3", "name": "100.64.0.3"},
+    ]
+
+
+def test_a_deployment_with_one_replica_has_no_fallbacks_key() -> None:
+    peers = {name: {"tailscale_ipv4": "100.64.0.9"} for name in "abcd"}
+    assert proxy_locations(REPLICAS, "d", peers) == [
+        {"path": "/v1/", "upstream": "http://127.0.0.1:8081", "streaming": True}
+    ]
+
+
+def test_only_the_first_deployment_of_a_peer_counts() -> None:
+    # b runs chat second: its /v1/ serves code, so it cannot stand in for a's chat.
+    fleet = plan(a=[("chat", 8080)], b=[("code", 8081), ("chat", 8080)])
+    peers = {"a": {"tailscale_ipv4": "100.64.0.1"}, "b": {"tailscale_ipv4": "100.64.0.2"}}
+    assert "fallbacks" not in engine_location(proxy_locations(fleet, "a", peers))
+
+
+def test_a_host_without_deployments_fronts_only_its_services() -> None:
+    fleet = plan(a=[("chat", 8080)], data=[])
+    peers: dict[str, Any] = {"a": {"tailscale_ipv4": "100.64.0.1"}, "data": {}}
+    assert proxy_locations(fleet, "data", peers) == []
+    assert proxy_locations(
+        fleet, "data", peers, services=["qdrant", "opa", "mcp_gateway"], qdrant_port=7333
+    ) == [
+        {"path": "/qdrant/", "upstream": "http://127.0.0.1:7333/"},
+        {"path": "/mcp", "upstream": "http://127.0.0.1:8800", "auth": "upstream", "streaming": True},
+        {
+            "path": "/.well-known/oauth-protected-resource",
+            "upstream": "http://127.0.0.1:8800",
+            "auth": "upstream",
+        },
+    ]
+
+
+def test_a_host_outside_the_plan_or_with_no_plan_fronts_nothing() -> None:
+    assert proxy_locations(REPLICAS, "new-host", {}) == []
+    assert proxy_locations(None, "a", {}) == []
+    assert proxy_locations({}, "a", {}, services=["opa"]) == []
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({}, id="not on the tailnet and no listen address"),
+        pytest.param({"tailscale_ipv4": ""}, id="empty tailnet address"),
+        pytest.param(
+            {"tailscale_ipv4": "100.64.0.3", "tls_proxy_listen_addresses": []}, id="listens nowhere"
+        ),
+        pytest.param({"tls_proxy_listen_addresses": ["", None]}, id="only empty listen addresses"),
+    ],
+)
+def test_a_replica_host_without_an_address_is_left_out(settings: dict[str, Any]) -> None:
+    peers = {"a": {"tailscale_ipv4": "100.64.0.1"}, "b": settings, "c": {"tailscale_ipv4": "100.64.0.3"}}
+    fallbacks = engine_location(proxy_locations(REPLICAS, "a", peers))["fallbacks"]
+    assert [fallback["url"] for fallback in fallbacks] == ["https://100.64.0.3"]
+
+
+def test_a_planned_host_missing_from_hostvars_is_left_out() -> None:
+    assert "fallbacks" not in engine_location(
+        proxy_locations(plan(a=[("chat", 1)], z=[("chat", 1)]), "a", {})
+    )
+
+
+def test_listen_addresses_win_over_the_tailnet_address_and_ipv6_is_bracketed_with_the_port() -> None:
+    peers = {
+        "a": {},
+        "b": {
+            "tailscale_ipv4": "100.64.0.2",
+            "tls_proxy_listen_addresses": ["fd7a:115c:a1e0::2", "100.64.0.2"],
+            "tls_proxy_port": 8443,
+        },
+    }
+    fallbacks = engine_location(proxy_locations(plan(a=[("chat", 1)], b=[("chat", 1)]), "a", peers))[
+        "fallbacks"
+    ]
+    assert fallbacks == [{"url": "https://[fd7a:115c:a1e0::2]:8443", "name": "fd7a:115c:a1e0::2"}]
+
+
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [
+        ({"tls_proxy_server_names": ["b.example.test", "b2.example.test"], "tailscale_dns_name": "b.ts.net."},
+         "b.example.test"),
+        ({"tailscale_dns_name": "b.tail1234.ts.net."}, "b.tail1234.ts.net"),
+        ({"tls_proxy_server_names": []}, "100.64.0.2"),
+        ({}, "100.64.0.2"),
+    ],
+)  # fmt: skip
+def test_the_certificate_name_checked_is_the_server_name_then_the_tailnet_name_then_the_address(
+    settings: dict[str, Any], name: str
+) -> None:
+    peers = {"a": {}, "b": {"tailscale_ipv4": "100.64.0.2"} | settings}
+    fallbacks = engine_location(proxy_locations(plan(a=[("chat", 1)], b=[("chat", 1)]), "a", peers))[
+        "fallbacks"
+    ]
+    assert fallbacks == [{"url": "https://100.64.0.2", "name": name}]
+
+
+def test_a_plan_of_the_wrong_shape_is_an_error_naming_the_host() -> None:
+    with pytest.raises(AnsibleFilterError, match="'a'"):
+        proxy_locations({"plan": {"hosts": {"a": {"deployments": [{"name": "chat"}]}}}}, "a", {})
