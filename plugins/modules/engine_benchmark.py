@@ -149,10 +149,10 @@ import json
 import secrets
 import time
 import urllib.error
-import urllib.request
 from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 from ansible_collections.sovereign.stack.plugins.module_utils.engine_stream import (
     Figures,
     Reading,
@@ -208,11 +208,16 @@ class Engine:
 
     def _open(self, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.base + path, data=data, headers={"Content-Type": "application/json"}
-        )
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)  # loopback http only
+            # Loopback only, so never through a proxy the environment may name.
+            return open_url(
+                self.base + path,
+                data=data,
+                headers={"Content-Type": "application/json"},
+                method="GET" if data is None else "POST",
+                timeout=self.timeout,
+                use_proxy=False,
+            )
         except urllib.error.HTTPError as error:
             detail = error.read(400).decode("utf-8", "replace").strip()
             raise EngineError(f"{self.base}{path} answered HTTP {error.code}: {detail}") from None

@@ -93,7 +93,7 @@ def check_requests(
             continue
         texts = eligibility.explain_blocked(request, hosts, reasons, catalog)
         if not eligible and len(texts) == 1:
-            ((key, text),) = texts.items()
+            key, text = next(iter(texts.items()))
             problems.append(f"{where}.{key}: {text}")
             continue
         others = "".join(f"; {text}" for text in texts.values())

@@ -19,6 +19,7 @@ import bisect
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils import eligibility, objective
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog
@@ -390,8 +391,7 @@ class _HostPlans:
         """The (decision, fit) pairs of the plan for ``mask`` under ``key``."""
         found = []
         while mask:
-            i = key[2]
-            assert isinstance(i, int)
+            i = cast(int, key[2])  # the memo key's third part is the decision index
             _score, (fit, child) = self.memo[key][mask]
             if fit is not None:
                 found.append((i, fit))
