@@ -321,7 +321,14 @@ async def test_healthz_without_auth(gateway: RunningGateway) -> None:
     async with httpx2.AsyncClient(trust_env=False) as http:
         response = await http.get(gateway.health_url)
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ok", "opa": "ok", "downstreams": {"filesystem": "ok", "git": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "opa": "ok",
+        "downstreams": {
+            "filesystem": {"status": "ok", "restarts": 0},
+            "git": {"status": "ok", "restarts": 0},
+        },
+    }
 
 
 @pytest.fixture(scope="module")

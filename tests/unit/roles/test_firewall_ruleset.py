@@ -69,13 +69,17 @@ def render(template: Path, overrides: dict[str, Any]) -> str:
     """Render ``template`` with the role's defaults and vars as the template task does."""
     overrides = dict(overrides)
     getent = overrides.pop("getent", GETENT)
+    local_facts = overrides.pop("local_facts", {})
     variables: dict[str, Any] = {}
     for relative in ("defaults/main.yml", "vars/main.yml", "vars/Debian.yml"):
         # Role files are trusted templates, as Ansible's loader marks them.
         loaded = yaml.safe_load((ROLE / relative).read_text())
         variables.update({k: trust_as_template(v) if isinstance(v, str) else v for k, v in loaded.items()})
     variables.update(overrides)
-    variables["ansible_facts"] = {"getent_passwd": getent}
+    variables["ansible_facts"] = {
+        "getent_passwd": getent,
+        **({"ansible_local": local_facts} if local_facts else {}),
+    }
     variables["ansible_managed"] = "Ansible managed"
     templar = Templar(loader=DataLoader(), variables=variables)
     return str(templar.template(trust_as_template(template.read_text())))
@@ -152,8 +156,32 @@ def test_base_chains_hook_before_iptables_nft_and_input_drops_by_default() -> No
     assert hooks == [
         ("input", "filter - 10", "drop"),
         ("output", "filter - 10", "accept"),
-        ("forward", "filter - 10", "accept"),
+        ("forward", "filter - 10", "drop"),
     ]
+
+
+def test_the_host_forwards_for_its_containers_only_and_counts_the_rest() -> None:
+    """Issue 20: with forwarding on, LAN traffic was forwarded out of tailscale0 to a tailnet peer."""
+    assert chain(render(RULESET, FULL), "forward") == [
+        "ct state established,related accept",
+        "ip saddr @container_v4 goto container_egress",
+        "ip6 saddr @container_v6 goto container_egress",
+        "ip daddr @container_v4 goto container_ingress",
+        "ip6 daddr @container_v6 goto container_ingress",
+        "goto drop_forward",
+    ]
+
+
+def test_nginx_account_recorded_by_the_tls_proxy_is_restricted_too() -> None:
+    """The worker account comes from role tls_proxy's record on the host, never a copied literal."""
+    www = ["x", "33", "33", "", "/var/www", "/usr/sbin/nologin"]
+    recorded = {"sovereign_tls_proxy": {"worker_user": "www-data"}}
+    rules = chain(render(RULESET, {"getent": {**GETENT, "www-data": www}, "local_facts": recorded}), "output")
+    assert rules == ["oif lo accept", 'meta skuid 33 goto service_egress comment "www-data"']
+    switched_off = {"getent": {**GETENT, "www-data": www}, "local_facts": recorded}
+    switched_off["firewall_restrict_tls_proxy_user"] = False
+    assert chain(render(RULESET, switched_off), "output") == ["oif lo accept"]
+    assert chain(render(RULESET, {"getent": {**GETENT, "www-data": www}}), "output") == ["oif lo accept"]
 
 
 def test_input_allows_loopback_state_icmp_tailnet_ports_and_admin_ssh_only() -> None:
@@ -222,7 +250,9 @@ def test_sets_hold_each_family_apart() -> None:
     assert "elements = { fd7a:115c:a1e0::/48 }" in ruleset
 
 
-@pytest.mark.parametrize("name", ["input", "service_egress", "container_egress", "container_ingress"])
+@pytest.mark.parametrize(
+    "name", ["input", "service_egress", "container_egress", "container_ingress", "forward"]
+)
 def test_every_drop_is_counted_and_logged_with_a_rate_limit(name: str) -> None:
     ruleset = render(RULESET, {"firewall_log_rate": "3/second", "firewall_log_burst": 7})
     words = name.replace("_", " ")

@@ -43,6 +43,8 @@ def _location(*fallbacks: Any, **extra: Any) -> list[dict[str, Any]]:
 
 GOOD: dict[str, Any] = {
     "tls_proxy_listen_addresses": [OWN],
+    # The fact tailscale_ranges of role tailscale, which this test does not run.
+    "tailscale_ranges": ["100.64.0.0/10", "fd7a:115c:a1e0::/48"],
     "tls_proxy_clients": ["alice"],
     "tls_proxy_locations": _location(PEER, {"url": "https://[fd7a:115c:a1e0::2]:8443/"}),
 }
@@ -90,6 +92,18 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "fleet_name": ({"tls_proxy_fleet_client": "the fleet"}, 'tls_proxy_fleet_client "the fleet" must be'),
     "connect_timeout": ({"tls_proxy_fallback_connect_timeout": 0}, "tls_proxy_fallback_connect_timeout (0)"),
+    # Issue 20: Nginx's unit lets these networks in; without tailscale's fact there are none.
+    "no_client_networks": ({"tailscale_ranges": []}, "tls_proxy_client_networks is []"),
+    "every_address": (
+        {"tls_proxy_client_networks": ["0.0.0.0/0"]},
+        'tls_proxy_client_networks is ["0.0.0.0/0"]',
+    ),
+    "not_a_network": ({"tls_proxy_client_networks": ["tailnet"]}, 'tls_proxy_client_networks is ["tailnet"]'),
+    "probe_is_the_fleet": ({"tls_proxy_probe_client": "fleet"}, 'tls_proxy_probe_client "fleet"'),
+    "probe_is_a_client": (
+        {"tls_proxy_clients": ["alice", "health-probe"]},
+        'tls_proxy_probe_client "health-probe"',
+    ),
 }
 
 

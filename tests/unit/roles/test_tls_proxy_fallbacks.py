@@ -377,7 +377,9 @@ def test_the_fleet_token_is_in_every_token_map_and_only_in_root_only_files(fleet
     token = fleet.token("fleet")
     assert len(token) == 43 and token.isalnum() and token != fleet.token("alice")
     for host in fleet.hosts.values():
-        assert f'"Bearer {token}" "fleet";' in (host.directory / "tokens.map").read_text().splitlines()
+        assert (
+            f'"~^(?i:Bearer) {token}$" "fleet";' in (host.directory / "tokens.map").read_text().splitlines()
+        )
         hop = host.directory / "fleet-authorization.conf"
         assert f'proxy_set_header Authorization "Bearer {token}";' in hop.read_text()
         assert oct(hop.stat().st_mode & 0o777) == "0o600"

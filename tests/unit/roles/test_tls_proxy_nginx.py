@@ -384,8 +384,8 @@ def test_tokens_are_generated_once_per_client_and_only_their_names_are_logged(
     assert len(alice) == 43 and alice.isalnum() and alice != bob
     assert oct((proxy.directory / "controller" / "tokens" / "alice").stat().st_mode & 0o777) == "0o600"
     assert (proxy.directory / "tokens.map").read_text().splitlines()[-2:] == [
-        f'"Bearer {alice}" "alice";',
-        f'"Bearer {bob}" "bob";',
+        f'"~^(?i:Bearer) {alice}$" "alice";',
+        f'"~^(?i:Bearer) {bob}$" "bob";',
     ]
     assert "$http_authorization" not in proxy.text.split("log_format", 1)[1].split(";", 1)[0]
 
@@ -455,3 +455,64 @@ def test_client_certificate_of_the_ca_is_required(serve: Any) -> None:
     with_cert = proxy.context()
     with_cert.load_cert_chain(str(proxy.directory / "client.pem"), str(proxy.directory / "client-key.pem"))
     assert proxy.request("/v1/models", context=with_cert).status == 200
+
+
+def test_the_health_probe_has_a_token_of_its_own(rendered: dict[str, Proxy]) -> None:
+    proxy = rendered["intermediate_bearer"]
+    probe = proxy.token("health-probe")
+    assert len(probe) == 43 and probe not in (proxy.token("alice"), proxy.token("bob"))
+    assert f'"~^(?i:Bearer) {probe}$" "health-probe";' in (proxy.directory / "tokens.map").read_text()
+
+
+@needs_nginx
+def test_only_the_exact_token_passes(serve: Any) -> None:
+    """Issue 20: a map's plain strings match ignoring case, so a token with its letters' case
+    flipped passed. Only the whole token, in its case, may pass; the scheme in any case (RFC 9110)."""
+    proxy = serve("intermediate_bearer")
+    token = proxy.token("alice")
+
+    def status(authorization: str) -> int:
+        return proxy.request("/v1/models", {"Authorization": authorization}).status
+
+    assert status(f"Bearer {token}") == 200
+    assert status(f"bearer {token}") == 200 and status(f"BEARER {token}") == 200
+    assert status(f"Bearer {token.swapcase()}") == 401
+    assert status(f"BEARER {token.upper()}") == 401
+    assert status(f"Bearer {token.lower()}") == 401
+    assert status(f"Bearer {token[:-1]}") == 401, "a prefix"
+    assert status(f"Bearer {token[1:]}") == 401, "a suffix"
+    assert status(f"Bearer {token}x") == 401, "the token and more"
+    assert status(f"Bearer  {token}") == 401, "two spaces"
+    assert status(f"Basic {token}") == 401
+    assert status(token) == 401
+
+
+@needs_nginx
+def test_tls13_resumes_only_from_the_servers_own_cache(serve: Any) -> None:
+    """ssl_session_tickets off (SSL_OP_NO_TICKET): TLS 1.2 gets no ticket; OpenSSL's TLS 1.3 still sends
+    one, but a stateful one: it names a session that OpenSSL keeps in Nginx's session cache, so there
+    is no ticket key that could decrypt a recorded ticket (docs/roles/tls_proxy.md)."""
+    proxy = serve("intermediate_bearer")
+    alice = {"Authorization": f"Bearer {proxy.token('alice')}"}
+
+    def session(context: ssl.SSLContext) -> ssl.SSLSession:
+        connection = http.client.HTTPSConnection("127.0.0.1", proxy.port, context=context, timeout=5)
+        connection.request("GET", "/v1/models", headers=alice)
+        connection.getresponse().read()
+        sock = connection.sock
+        assert isinstance(sock, ssl.SSLSocket) and sock.session is not None
+        found = sock.session
+        connection.close()
+        return found
+
+    tls12 = session(proxy.context(maximum_version=ssl.TLSVersion.TLSv1_2))
+    assert not tls12.has_ticket, "TLS 1.2 must not get a session ticket"
+    tls13 = proxy.context(minimum_version=ssl.TLSVersion.TLSv1_3)
+    first = session(tls13)
+    assert first.has_ticket
+    # Resumed from Nginx's cache (1 day, ssl_session_timeout), with a fresh key exchange (psk_dhe_ke).
+    raw = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    with tls13.wrap_socket(raw, server_hostname="127.0.0.1", session=first) as resumed:
+        resumed.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        resumed.recv(1)
+        assert resumed.session_reused

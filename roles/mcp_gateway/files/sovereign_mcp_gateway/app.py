@@ -224,15 +224,16 @@ def build_app(config: GatewayConfig) -> Starlette:
     )
 
     async def healthz(request: Request) -> Response:
-        """ok / not ok, and whether OPA and each downstream server answer; no auth, no detail beyond that."""
+        """ok / not ok, whether OPA answers, and each downstream server's state (ok, restarting or
+        down), restarts and next attempt; no auth, and no command, path or URL of a server."""
         opa_ok = await decisions.healthy()
-        downstream_ok = await downstreams.health()
-        healthy = opa_ok and all(downstream_ok.values())
+        downstream = await downstreams.health()
+        healthy = opa_ok and all(entry["status"] == "ok" for entry in downstream.values())
         return JSONResponse(
             {
                 "status": "ok" if healthy else "not ok",
                 "opa": "ok" if opa_ok else "not ok",
-                "downstreams": {name: "ok" if ok else "not ok" for name, ok in downstream_ok.items()},
+                "downstreams": downstream,
             },
             status_code=200 if healthy else 503,
         )
