@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import catalog_path
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "catalogs" / "gpu_drivers.yml"
+RULES_FILE = catalog_path("gpu_drivers.yml")
 SOURCES = ("distro", "amd")
 MIB = 1024**2
 

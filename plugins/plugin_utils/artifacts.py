@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 
 import yaml
 from ansible.module_utils.urls import open_url
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import catalog_path
 
-DEFAULT_CATALOG_PATH = Path(__file__).resolve().parents[2] / "catalogs" / "artifacts.yml"
+DEFAULT_CATALOG_PATH = catalog_path("artifacts.yml")
 DEFAULT_CACHE_DIR = "~/.cache/sovereign-stack/artifacts"
 SEED_COMMAND = (
     "ansible-playbook -i <your inventory> sovereign.stack.artifacts_seed -e artifacts_seed_dir=<dir>"

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""The one reader of ``catalogs/*.yml``: devices, models, quantizations and engines.
+"""The one reader of ``catalogs/*.yml``: devices, models, quantizations and engines, and the one
+place that says where the catalogs are (:func:`catalog_path`; the artifact cache and the GPU driver
+rules read their own files, artifacts.yml and gpu_drivers.yml, from there).
 
 ``load_catalog`` validates the shipped files (parsed once per directory and cached), applies the
 inventory's ``sovereign_catalog_extensions`` (an entry with an existing id replaces it whole) and
@@ -47,10 +49,18 @@ __all__ = [
     "ModelSpec",
     "MoeSpec",
     "QuantSpec",
+    "catalog_path",
     "load_catalog",
 ]
 
 DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[2] / "catalogs"
+
+
+def catalog_path(name: str) -> Path:
+    """The shipped catalog file ``name`` (``gpu_drivers.yml``, ``artifacts.yml``, ...)."""
+    return DEFAULT_CATALOG_DIR / name
+
+
 SECTIONS = ("devices", "models", "quantizations", "engines")
 
 SpecT = TypeVar("SpecT")

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import catalog_path
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "catalogs" / "gpu_drivers.yml"
+RULES_FILE = catalog_path("gpu_drivers.yml")
 FLAVOURS = ("open", "proprietary")
 SOURCES = ("distro", "nvidia")
 # lspci -n classes of GPUs: VGA (0300), 3D controller (0302), display controller (0380). NVSwitch
