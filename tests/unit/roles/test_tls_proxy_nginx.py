@@ -265,6 +265,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, upstream: int) -> dict[st
                 }
             )
         proxies[name] = proxy
+    render_with_role(root, tasks)
+    return proxies
+
+
+def render_with_role(
+    directory: Path, tasks: list[dict[str, Any]], variables: dict[str, Any] | None = None
+) -> None:
+    """Run ``tasks`` (template tasks) in a play that loads the role's defaults and vars as Ansible does."""
     play = [
         {
             "name": "Render",
@@ -273,10 +281,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, upstream: int) -> dict[st
             "vars_files": [
                 str(ROLE / relative) for relative in ("defaults/main.yml", "vars/main.yml", "vars/Debian.yml")
             ],
+            "vars": variables or {},
             "tasks": tasks,
         }
     ]
-    playbook = root / "render.yml"
+    playbook = directory / "render.yml"
     playbook.write_text(json.dumps(play))
     result = subprocess.run(
         [str(ANSIBLE_PLAYBOOK), str(playbook)],
@@ -286,7 +295,6 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, upstream: int) -> dict[st
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return proxies
 
 
 @pytest.fixture

@@ -13,12 +13,9 @@ own nginx.service, recorded from Debian 13's nginx-common (tests/fixtures/tls_pr
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +30,7 @@ from test_engine_rendering import CPU_INPUT, deployment
 from test_engine_rendering import UNIT_TEMPLATE as ENGINE_TEMPLATE
 from test_engine_rendering import render as render_engine
 from test_mcp_gateway_role import _trusted
+from test_tls_proxy_nginx import render_with_role
 
 REPO = Path(__file__).resolve().parents[3]
 ROLES = REPO / "roles"
@@ -76,38 +74,19 @@ def nginx_dropin(variant: str) -> str:
     """The Nginx drop-in of ``variant``, rendered (all variants at once) by the template module."""
     directory = Path(tempfile.mkdtemp(prefix="nginx-dropin-"))
     role = ROLES / "tls_proxy"
-    play = [
+    tasks = [
         {
-            "name": "Render",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "vars_files": [
-                str(role / name) for name in ("defaults/main.yml", "vars/main.yml", "vars/Debian.yml")
-            ],
-            "vars": {"tailscale_ranges": ["100.64.0.0/10", "fd7a:115c:a1e0::/48"]},
-            "tasks": [
-                {
-                    "name": name,
-                    "ansible.builtin.template": {
-                        "src": str(role / "templates" / NGINX_DROPIN),
-                        "dest": str(directory / name),
-                        "mode": "0644",
-                    },
-                    "vars": overrides,
-                }
-                for name, overrides in NGINX_VARIANTS.items()
-            ],
+            "name": name,
+            "ansible.builtin.template": {
+                "src": str(role / "templates" / NGINX_DROPIN),
+                "dest": str(directory / name),
+                "mode": "0644",
+            },
+            "vars": overrides,
         }
+        for name, overrides in NGINX_VARIANTS.items()
     ]
-    (directory / "render.yml").write_text(json.dumps(play))
-    rendered = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(directory / "render.yml")],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0"},
-    )
-    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    render_with_role(directory, tasks, {"tailscale_ranges": ["100.64.0.0/10", "fd7a:115c:a1e0::/48"]})
     text = (directory / variant).read_text()
     shutil.rmtree(directory)
     return text
