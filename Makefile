@@ -4,7 +4,8 @@
 #   make docs   regenerate docs/inventory-reference.md from the argument specs
 #   make venv   the pinned tool chain in .venv/ (every other target creates it on first use)
 #   make plan   plan inventories/example into plan-output/ without touching any host
-# Smaller targets for daily work: make fast (lint + unit), make lint, make unit, make molecule.
+# Smaller targets for daily work: make fast (lint + unit), make lint, make unit, make molecule,
+#   make accuracy (the planner against published measurements).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,10 +29,10 @@ LONGEST_SCENARIOS := $(filter $(ALL_SCENARIOS),baseline agent_layer firewall tai
 SCENARIOS ?= $(LONGEST_SCENARIOS) $(filter-out $(LONGEST_SCENARIOS),$(ALL_SCENARIOS))
 MOLECULE_JOBS ?= 2
 
-.PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench clean
+.PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench accuracy clean
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,8p' Makefile
 
 venv: $(STAMP) .build/collections/ansible_collections/sovereign/stack
 
@@ -105,6 +106,12 @@ molecule: venv images
 
 bench: venv
 	$(BIN)/python tests/benchmarks/bench_plan.py
+
+# The planner against published ground truth: decode speed (leave-one-source-out first, then
+# in-sample) and GGUF weight sizes (docs/planner.md).
+accuracy: venv
+	$(BIN)/python tests/benchmarks/decode_accuracy.py
+	$(BIN)/python tests/benchmarks/weights_accuracy.py
 
 test:
 	@rm -f .build/stage-times.txt .build/junit-*.xml

@@ -28,7 +28,15 @@ GB = 10**9
 BILLION = 10**9
 
 DEVICE_REQUIRED = ("name", "vendor", "memory_gib", "bandwidth_gbs", "source")
-DEVICE_OPTIONAL = ("unified_memory", "compute_capability", "arch", "fp16_tflops", "pci_device_ids", "match")
+DEVICE_OPTIONAL = (
+    "unified_memory",
+    "compute_capability",
+    "arch",
+    "fp16_tflops",
+    "pci_device_ids",
+    "match",
+    "decode_class",
+)
 MODEL_REQUIRED = (
     "params_total_b",
     "layers",
@@ -116,6 +124,16 @@ class DeviceSpec:
     pci_device_ids: tuple[str, ...]
     match: tuple[str, ...]
     source: str
+    # Which of an engine's decode tables (engines.yml tuning, throughput.py) the device reads.
+    decode_class: str = ""
+
+
+def default_decode_class(vendor: str, unified_memory: bool) -> str:
+    """The decode class of a device that names none: its vendor's, ``<vendor>-unified`` for a GPU
+    that shares the host's memory (an AMD APU, NVIDIA GB10); Apple chips are all unified."""
+    if unified_memory and vendor not in ("apple", "cpu"):
+        return f"{vendor}-unified"
+    return vendor
 
 
 @dataclass(frozen=True)
@@ -234,19 +252,26 @@ def parse_device(
             f"{reader.path('compute_capability')}: only NVIDIA devices have a CUDA compute capability, "
             f"this device's vendor is {vendor!r}; remove the field or set vendor: nvidia"
         )
+    unified_memory = reader.boolean("unified_memory", False)
+    decode_class = (
+        checked_id(reader.text("decode_class"), reader.path("decode_class"), "device")
+        if reader.has("decode_class")
+        else default_decode_class(vendor, unified_memory)
+    )
     return DeviceSpec(
         id=device_id,
         name=reader.text("name"),
         vendor=vendor,
         memory_bytes=round(reader.number("memory_gib", maximum=input_rules.DEVICE_MEMORY_GIB.maximum) * GIB),
         bandwidth_bytes_s=reader.number("bandwidth_gbs", maximum=input_rules.BANDWIDTH_GBS.maximum) * GB,
-        unified_memory=reader.boolean("unified_memory", False),
+        unified_memory=unified_memory,
         compute_capability=compute_capability,
         arch=reader.optional_text("arch"),
         fp16_tflops=reader.optional_number("fp16_tflops", maximum=input_rules.TFLOPS.maximum),
         pci_device_ids=reader.pci_device_ids("pci_device_ids"),
         match=reader.text_list("match"),
         source=reader.text("source", source_default),
+        decode_class=decode_class,
     )
 
 

@@ -24,6 +24,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils import (
     tensor_parallel,
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, EngineSpec, QuantSpec
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog_specs import default_decode_class
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import Gpu, HostResources
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import MemoryNeed, memory_need
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import DeploymentRequest
@@ -168,6 +169,11 @@ def gpu_groups(gpus: Sequence[Gpu]) -> list[list[Gpu]]:
             (gpu.device_id or gpu.name, gpu.memory_bytes, gpu.vendor, gpu.compute_capability), []
         ).append(gpu)
     return sorted(groups.values(), key=lambda g: (-g[0].memory_bytes, g[0].slot))
+
+
+def _decode_class(gpu: Gpu) -> str:
+    """The GPU's decode class: its catalog entry's, or its vendor's for a GPU no entry matches."""
+    return gpu.decode_class or default_decode_class(gpu.vendor, gpu.unified)
 
 
 def _utilisation(engine: EngineSpec) -> float:
@@ -372,7 +378,11 @@ class FitSearch:
         else:
             default = way.engine.tuning.get("cpu_memory_bandwidth_gbs_default")
             bandwidth = host.cpu_bandwidth_bytes_s or (float(default) * 1e9 if default else None)
-        setup = DecodeSetup(bandwidth, vendor) if bandwidth else None
+        setup = (
+            DecodeSetup(bandwidth, vendor, device_class=_decode_class(host.gpus[0]) if host.gpus else None)
+            if bandwidth
+            else None
+        )
         found = []
         for quant in self.quants(way.engine, vendor, capability):
             need = self.need(way.engine, quant, way.context, way.kv_dtype, 1)
@@ -421,7 +431,13 @@ class FitSearch:
                     # llama.cpp splits layers: more GPUs than it needs are slower, not faster.
                     break
                 setup = (
-                    DecodeSetup(first.bandwidth_bytes_s, first.vendor, tensor_parallel=size)
+                    DecodeSetup(
+                        first.bandwidth_bytes_s,
+                        first.vendor,
+                        tensor_parallel=size if exclusive else 1,
+                        device_class=_decode_class(first),
+                        layer_split=1 if exclusive else size,
+                    )
                     if first.bandwidth_bytes_s
                     else None
                 )
@@ -488,9 +504,10 @@ class FitSearch:
                     DecodeSetup(
                         first.bandwidth_bytes_s,
                         first.vendor,
-                        len(group),
-                        cpu_bytes / layer_bytes,
-                        cpu_bandwidth,
+                        offloaded_share=cpu_bytes / layer_bytes,
+                        cpu_bandwidth_bytes_s=cpu_bandwidth,
+                        device_class=_decode_class(first),
+                        layer_split=len(group),
                     )
                     if first.bandwidth_bytes_s and cpu_bandwidth
                     else None

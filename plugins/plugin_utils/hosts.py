@@ -77,6 +77,8 @@ class Gpu:
     # The GPU draws on the host's memory (Apple, GB10, an AMD APU), as its catalog entry or inline
     # spec says: such a GPU makes the host one pool, whether or not the catalog knows its id.
     unified: bool = False
+    # The decode class of its catalog entry (throughput.py); "" for a GPU no entry matches.
+    decode_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ def _gpu_from_spec(slot: int, index: int, spec: DeviceSpec, peers: tuple[int, ..
         compute_capability=spec.compute_capability,
         nvlink_peers=peers,
         unified=spec.unified_memory,
+        decode_class=spec.decode_class,
     )
 
 
@@ -269,6 +272,7 @@ def _detected_gpus(host: str, fact: DetectedHardware, catalog: Catalog, warnings
                 compute_capability=detected.compute_capability or (spec.compute_capability if spec else None),
                 nvlink_peers=detected.nvlink_peers,
                 unified=detected.unified_memory or bool(spec and spec.unified_memory),
+                decode_class=spec.decode_class if spec else "",
             )
         )
     return gpus

@@ -27,6 +27,11 @@ def capability_tuple(capability: str | None) -> tuple[int, ...]:
     return tuple(int(part) for part in str(capability).split("."))
 
 
+# Below Q2_K's quality (the 1-2.9 bit i-quants, Q2_K_S) a quantization is used only when pinned:
+# it is the last resort for a model far larger than the memory, a choice for the user to make, and
+# each type offered multiplies the planner's ways (tests/benchmarks/bench_plan.py).
+MIN_UNPINNED_QUALITY = 0.80
+
 # llama.cpp's MXFP4_MOE file type stores only the expert tensors in MXFP4 and the rest in Q8_0
 # (src/llama-quant.cpp), so its bits per weight describe MoE models only.
 MOE_ONLY_SUFFIX = "_MOE"
@@ -86,7 +91,30 @@ def candidates(
     pinned: str | None = None,
     model: ModelSpec | None = None,
 ) -> list[QuantSpec]:
-    """Quantizations ``engine`` can use on this device, best first; only ``pinned`` when given."""
+    """Quantizations ``engine`` can use on this device, best first; only ``pinned`` when given.
+
+    Unpinned, quantizations below MIN_UNPINNED_QUALITY are left out, and so is one that another
+    usable one matches in quality at no more bits:
+    it needs more memory and reads more bytes per token for nothing (the legacy Q4_0 ... Q5_1 and
+    IQ4_NL against the k-quants and IQ4_XS), so no plan can prefer it, and the planner need not size it.
+    """
     pool = [catalog.quantizations[pinned]] if pinned else list(catalog.quantizations.values())
-    usable = (q for q in pool if unsupported_reason(q, engine, vendor, capability, model=model) is None)
-    return ranked(usable)
+    usable = [q for q in pool if unsupported_reason(q, engine, vendor, capability, model=model) is None]
+    if pinned:
+        return ranked(usable)
+    return ranked(_undominated([q for q in usable if q.quality >= MIN_UNPINNED_QUALITY]))
+
+
+def _undominated(quants: list[QuantSpec]) -> list[QuantSpec]:
+    """``quants`` less those another of the same format beats in quality at no more bits, or
+    matches in quality at fewer bits (one sweep from the fewest bits up)."""
+    kept = []
+    best: dict[str, tuple[float, float]] = {}  # format -> (best quality so far, fewest bits reaching it)
+    for quant in sorted(quants, key=lambda q: (q.bits_per_weight, -q.quality, q.id)):
+        quality, bits = best.get(quant.format, (-1.0, 0.0))
+        if quality > quant.quality or (quality == quant.quality and bits < quant.bits_per_weight):
+            continue
+        kept.append(quant)
+        if quant.quality > quality:
+            best[quant.format] = (quant.quality, quant.bits_per_weight)
+    return kept

@@ -80,7 +80,7 @@ def test_decode_tps_by_hand() -> None:
     per_token = (8_030_000_000 - 128256 * 4096) * bits / 8 + 4096 * 131072
     seconds = (
         per_token / (1008e9 * engine.tuning["decode_efficiency"]["nvidia"])
-        + engine.tuning["decode_overhead_s"]
+        + 32 * engine.tuning["layer_overhead_s"]["nvidia"]  # 32 layers at the CUDA per-layer cost
     )
     assert decode_tps("meta-llama/Llama-3.1-8B-Instruct", "rtx-4090", quant="Q4_K_M") == pytest.approx(
         1 / seconds, abs=0.06

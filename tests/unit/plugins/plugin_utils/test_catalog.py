@@ -154,6 +154,7 @@ def test_shipped_yaml_uses_only_contract_keys() -> None:
         "fp16_tflops",
         "pci_device_ids",
         "match",
+        "decode_class",
         "source",
     }
     assert model_keys == {
@@ -370,13 +371,22 @@ def test_quantizations(catalog: Catalog) -> None:
 
 
 def test_gguf_quality_follows_bits(catalog: Catalog) -> None:
-    k_quants = sorted(
-        (q for q in catalog.quantizations.values() if q.format == "gguf" and q.id != "MXFP4_MOE"),
-        key=lambda q: q.bits_per_weight,
-    )
-    qualities = [q.quality for q in k_quants]
-    assert qualities == sorted(qualities)
-    assert [q.id for q in k_quants][:2] == ["Q2_K", "Q3_K_M"]
+    """Within a family more bits never rank lower; i-quants and legacy types are separate families
+    (an i-quant beats the k-quant of its size, a legacy type loses to it)."""
+    gguf = [q for q in catalog.quantizations.values() if q.format == "gguf" and q.id != "MXFP4_MOE"]
+    families = {
+        "k-quant": [q for q in gguf if "_K" in q.id or q.id in ("Q8_0", "F16")],
+        "i-quant": [q for q in gguf if q.id.startswith("IQ")],
+    }
+    for members in families.values():
+        ordered = sorted(members, key=lambda q: q.bits_per_weight)
+        qualities = [q.quality for q in ordered]
+        assert qualities == sorted(qualities)
+    assert [q.id for q in sorted(families["k-quant"], key=lambda q: q.bits_per_weight)][:3] == [
+        "Q2_K_S",
+        "Q2_K",
+        "Q3_K_S",
+    ]
 
 
 # --------------------------------------------------------------------------- match_device

@@ -10,35 +10,22 @@ files, so every source is held out; each source with ten or more files must meet
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import defaultdict
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[4]
-SCRIPT = REPO / "tests" / "benchmarks" / "weights_accuracy.py"
 GOAL_MEDIAN = 2.0
 GOAL_P90 = 4.0
 MIN_FILES = 100
 
 
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("weights_accuracy", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def accuracy() -> ModuleType:
-    return _script()
+def accuracy(benchmark_script: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_script("weights_accuracy")
 
 
 @pytest.fixture(scope="module")
