@@ -408,7 +408,7 @@ def fit(rows: Sequence[Row], catalog: Catalog, sweeps: int = 3) -> Params:
 
         return loss
 
-    for _ in range(sweeps):
+    for _sweep in range(sweeps):
         for table in ("efficiency", "layer_s", "moe"):
             current = getattr(params, table)
             for key in sorted(tables[table]):
