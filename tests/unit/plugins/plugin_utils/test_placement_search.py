@@ -5,7 +5,7 @@ and preferences, and the exact search against an exhaustive one on random small 
 
 SOVEREIGN_PLACEMENT_EXAMPLES and SOVEREIGN_PLACEMENT_DEPLOYMENTS raise the number of random fleets
 and their deployments: the exhaustive search grows steeply with the deployments, so the CI run
-keeps 40 fleets of up to 6; the figures in docs/planner.md come from 1,000 fleets of up to 8.
+keeps 40 fleets of up to 6; the figures in docs/planner.md come from 832 fleets of up to 8.
 """
 
 from __future__ import annotations
