@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.sovereign.stack.plugins.filter.proxy_locations import FilterModule
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 proxy_locations = FilterModule().filters()["proxy_locations"]
 
@@ -142,3 +144,62 @@ def test_the_certificate_name_checked_is_the_server_name_then_the_tailnet_name_t
 def test_a_plan_of_the_wrong_shape_is_an_error_naming_the_host() -> None:
     with pytest.raises(AnsibleFilterError, match="'a'"):
         proxy_locations({"plan": {"hosts": {"a": {"deployments": [{"name": "chat"}]}}}}, "a", {})
+
+
+# Fleets as plan.json and hostvars give them: up to 6 hosts, each with 0-3 deployments of 3 names,
+# an address or none, IPv4 or IPv6, a port or none.
+HOST_NAMES = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+DEPLOYMENTS = st.lists(
+    st.tuples(st.sampled_from(["chat", "code", "embed"]), st.integers(1024, 65535)), max_size=3
+)
+ADDRESSES = st.one_of(st.none(), st.sampled_from(["100.64.0.7", "fd7a:115c:a1e0::7", ""]))
+PEER = st.fixed_dictionaries(
+    {},
+    optional={
+        "tailscale_ipv4": ADDRESSES,
+        "tls_proxy_listen_addresses": st.lists(ADDRESSES, max_size=2),
+        "tls_proxy_port": st.integers(1, 65535),
+        "tls_proxy_server_names": st.lists(st.sampled_from(["x.example.test", ""]), max_size=2),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fleet=st.dictionaries(HOST_NAMES, DEPLOYMENTS, min_size=1),
+    peers=st.dictionaries(HOST_NAMES, PEER),
+    host=HOST_NAMES,
+)
+def test_fallbacks_are_exactly_the_other_hosts_serving_the_same_first_deployment(
+    fleet: dict[str, list[tuple[str, int]]], peers: dict[str, dict[str, Any]], host: str
+) -> None:
+    locations = proxy_locations(plan(**fleet), host, peers)
+    first = fleet.get(host, [])[:1]
+    if not first:
+        assert locations == []
+        return
+    fallbacks = engine_location(locations).get("fallbacks", [])
+    expected_hosts = [
+        name
+        for name in sorted(fleet)
+        if name != host and fleet[name][:1] and fleet[name][0][0] == first[0][0]
+    ]
+
+    # A host is left out only when it has no address: its listen addresses when it sets them, else
+    # its tailnet address.
+    def has_address(name: str) -> bool:
+        peer = peers.get(name, {})
+        if "tls_proxy_listen_addresses" in peer:
+            return any(peer["tls_proxy_listen_addresses"])
+        return bool(peer.get("tailscale_ipv4"))
+
+    assert len(fallbacks) == len([name for name in expected_hosts if has_address(name)])
+    for fallback in fallbacks:
+        authority = fallback["url"].removeprefix("https://")
+        if authority.startswith("["):  # an IPv6 address, bracketed, then perhaps a port
+            address, _bracket, port = authority[1:].partition("]")
+            assert ":" in address and (port == "" or port.startswith(":"))
+        else:
+            address = authority.split(":", 1)[0]
+        assert address in ("100.64.0.7", "fd7a:115c:a1e0::7")
+        assert fallback["name"] in ("x.example.test", address)
