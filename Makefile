@@ -72,11 +72,8 @@ lint: venv
 	@# Package mode: mypy follows our own imports between plugins instead of treating them as Any.
 	MYPYPATH=.build/collections $(BIN)/mypy -p ansible_collections.sovereign.stack.plugins.plugin_utils \
 	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter \
-	  -p ansible_collections.sovereign.stack.plugins.test \
-	  -m ansible_collections.sovereign.stack.plugins.modules.file_chunk -m ansible_collections.sovereign.stack.plugins.modules.push_file \
-	  -m ansible_collections.sovereign.stack.plugins.modules.confined_delete \
-	  -m ansible_collections.sovereign.stack.plugins.modules.engine_benchmark \
-	  -m ansible_collections.sovereign.stack.plugins.module_utils.engine_stream
+	  -p ansible_collections.sovereign.stack.plugins.test -p ansible_collections.sovereign.stack.plugins.modules \
+	  -p ansible_collections.sovereign.stack.plugins.module_utils
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
