@@ -66,7 +66,10 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"tls_proxy_locations": _location({"url": "https://100.64.0.2/v1/"})},
         '"https://100.64.0.2/v1/"',
     ),
-    "port": ({"tls_proxy_locations": _location({"url": "https://100.64.0.2:70000"})}, "port 1 to 65535"),
+    "port": (
+        {"tls_proxy_locations": _location({"url": "https://100.64.0.2:70000"})},
+        "port 70000 is not 1 to 65535",
+    ),
     "dns_name": (
         {"tls_proxy_locations": _location({"url": "https://b.ts.net"})},
         "an IPv4 address or a bracketed",
@@ -104,6 +107,25 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"tls_proxy_clients": ["alice", "health-probe"]},
         'tls_proxy_probe_client "health-probe"',
     ),
+    # Issue 23: the settings' checks, one message per wrong setting.
+    "rate_limit": ({"tls_proxy_rate_limit": "10/s"}, 'tls_proxy_rate_limit "10/s" must be N r/s or N r/m'),
+    "renew_days": (
+        {"tls_proxy_certificate_renew_days": 400},
+        "tls_proxy_certificate_renew_days (400) must be at least 1 and fewer than"
+        " tls_proxy_certificate_days (365)",
+    ),
+    "two_settings": (
+        {"tls_proxy_port": 0, "tls_proxy_hsts_max_age": -1},
+        "tls_proxy_port 0 must be a port, 1 to 65535. tls_proxy_hsts_max_age (-1) must be at least 0.",
+    ),
+}
+# case -> texts its message must not hold: each message names only the rules the input breaks
+# (issue 23: a check that packed a dozen conditions under one message named them all).
+NOT_NAMED: dict[str, tuple[str, ...]] = {
+    "rate_limit": ("tls_proxy_server_names", "tls_proxy_certificate_days (", "tls_proxy_hsts_max_age"),
+    "two_settings": ("tls_proxy_rate_limit", "tls_proxy_profile"),
+    "port": ("tls_proxy_fleet_client", "each URL once", "its name"),
+    "twice": ("tls_proxy_auth", "its port"),
 }
 
 
@@ -154,3 +176,11 @@ def test_bad_input_is_refused_naming_the_variable_and_the_value(case: str, outco
     message = outcomes[case]
     assert message, f"{case} passed the checks"
     assert " ".join(BAD[case][1].split()) in " ".join(message.split())
+
+
+@pytest.mark.parametrize("case", sorted(NOT_NAMED))
+def test_a_message_names_only_the_rules_the_input_breaks(case: str, outcomes: dict[str, str]) -> None:
+    message = outcomes[case]
+    assert message, f"{case} passed the checks"
+    named = [text for text in NOT_NAMED[case] if text in message]
+    assert not named, f"{case}: the message also names {named}: {message}"
