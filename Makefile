@@ -73,7 +73,7 @@ lint: venv
 	MYPYPATH=.build/collections $(BIN)/mypy -p ansible_collections.sovereign.stack.plugins.plugin_utils \
 	  -p ansible_collections.sovereign.stack.plugins.action -p ansible_collections.sovereign.stack.plugins.filter \
 	  -p ansible_collections.sovereign.stack.plugins.test -p ansible_collections.sovereign.stack.plugins.modules \
-	  -p ansible_collections.sovereign.stack.plugins.module_utils
+	  -p ansible_collections.sovereign.stack.plugins.module_utils -p ansible_collections.sovereign.stack.plugins.doc_fragments
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py

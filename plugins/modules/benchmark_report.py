@@ -52,14 +52,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Compares and returns the report; writes no file and reports whether the files would change.
+    details: Compares and returns the report; writes no file and reports whether the files would change.
   diff_mode:
     support: none
-    description: The report is a new measurement each time; it is not diffed.
-  platform:
-    support: full
-    platforms: all
-    description: Runs on the controller only; use it with C(run_once) (and C(delegate_to=localhost)).
+    details: The report is a new measurement each time; it is not diffed.
+extends_documentation_fragment:
+  - sovereign.stack.platform.controller
+  - action_common_attributes
 notes:
   - A calibration factor is measured decode / the raw model's prediction. Where the plan was already
     calibrated, the raw prediction is the plan's divided by the factor it applied, so calibrating again

@@ -39,14 +39,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Checks every path and reports what would be deleted, deleting nothing.
+    details: Checks every path and reports what would be deleted, deleting nothing.
   diff_mode:
     support: none
-    description: Folders of model weights are not diffed.
-  platform:
-    support: full
-    platforms: posix
-    description: Needs only Python's standard library.
+    details: Folders of model weights are not diffed.
+extends_documentation_fragment:
+  - sovereign.stack.platform
+  - action_common_attributes
 """
 
 EXAMPLES = r"""

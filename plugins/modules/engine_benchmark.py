@@ -64,14 +64,15 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Measures in check mode too; nothing on the host is changed, only requests are sent.
+    details: Measures in check mode too; nothing on the host is changed, only requests are sent.
   diff_mode:
     support: none
-    description: Nothing is changed.
+    details: Nothing is changed.
   platform:
-    support: full
-    platforms: posix
-    description: Memory of the service is read on hosts with systemd.
+    details: Needs only Python's standard library; the service's memory is read on hosts with systemd.
+extends_documentation_fragment:
+  - sovereign.stack.platform
+  - action_common_attributes
 seealso:
   - name: The benchmark
     description: What is measured and how it is compared with the plan.

@@ -74,14 +74,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: V(probe) reports what it would change, changing nothing; V(append) and V(commit) do nothing.
+    details: V(probe) reports what it would change, changing nothing; V(append) and V(commit) do nothing.
   diff_mode:
     support: none
-    description: Files of model-weight size are not diffed.
-  platform:
-    support: full
-    platforms: posix
-    description: Needs only Python's standard library.
+    details: Files of model-weight size are not diffed.
+extends_documentation_fragment:
+  - sovereign.stack.platform
+  - action_common_attributes
 seealso:
   - module: sovereign.stack.push_file
 """

@@ -53,17 +53,14 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check mode and return the plan without writing files.
     details: In check mode the plan is computed and returned but no file is written; C(changed) says
       whether the files would change.
   diff_mode:
     support: none
-    description: The plan files are not diffed; plan.json itself is the reviewable artifact.
-  platform:
-    support: full
-    platforms: all
-    description: Target OS/families that can be operated against.
-    details: Runs on the controller only; use it with C(run_once) (and C(delegate_to=localhost)).
+    details: The plan files are not diffed; plan.json itself is the reviewable artifact.
+extends_documentation_fragment:
+  - sovereign.stack.platform.controller
+  - action_common_attributes
 notes:
   - The plan is deterministic for equal input; plan.json carries no timestamp.
   - Roles read their slice as C(plan.hosts[inventory_hostname]) from the registered result.

@@ -42,13 +42,19 @@ options:
 attributes:
   check_mode:
     support: full
-    description: The module only reads the host, so check mode runs it unchanged.
+    details: The module only reads the host, so check mode runs it unchanged.
   diff_mode:
     support: none
-    description: Nothing is changed, so there is no diff.
+    details: Nothing is changed, so there is no diff.
   facts:
     support: full
-    description: Returns C(ansible_facts.sovereign_hardware).
+    details: Returns C(ansible_facts.sovereign_hardware).
+  platform:
+    details: Reads the vendor tools (C(nvidia-smi), C(amd-smi), C(rocm-smi), C(system_profiler)) where present; needs only Python's standard library.
+extends_documentation_fragment:
+  - sovereign.stack.platform
+  - action_common_attributes
+  - action_common_attributes.facts
 notes:
   - GPU indexes count per vendor, like C(CUDA_VISIBLE_DEVICES) and C(HIP_VISIBLE_DEVICES).
   - C(pci_bus_id) is printed as the vendor tool prints it (C(nvidia-smi) uses an 8-digit domain).

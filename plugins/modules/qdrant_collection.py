@@ -161,14 +161,15 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reads the collection and reports what would change; nothing is sent but C(GET).
+    details: Reads the collection and reports what would change; nothing is sent but C(GET).
   diff_mode:
     support: full
-    description: Shows the managed parameters before and after.
+    details: Shows the managed parameters before and after.
   platform:
-    support: full
-    platforms: posix
-    description: Needs only Python's standard library; the server may be anywhere O(url) reaches.
+    details: Needs only Python's standard library; the server may be anywhere O(url) reaches.
+extends_documentation_fragment:
+  - sovereign.stack.platform
+  - action_common_attributes
 notes:
   - The comparison covers only the parameters the task declares, so a second run with the same
     arguments changes nothing.
