@@ -47,9 +47,9 @@ FULL = {
     },
     # The service roles' records (tasks/output.yml of each); sovereign-opa has no account here.
     "local_facts": {
-        "sovereign_engine": {"service_user": "sovereign-engine", "ports": [8001]},
-        "sovereign_qdrant": {"service_user": "sovereign-qdrant", "ports": [6333, 6334]},
-        "sovereign_opa": {"service_user": "sovereign-opa", "ports": [8181]},
+        "sovereign_engine": {"service_user": "sovereign-engine", "ports": {"chat": 8001}},
+        "sovereign_qdrant": {"service_user": "sovereign-qdrant", "ports": {"http": 6333, "grpc": 6334}},
+        "sovereign_opa": {"service_user": "sovereign-opa", "ports": {"http": 8181}},
     },
 }
 VARIABLE_SETS: dict[str, dict[str, Any]] = {
@@ -231,7 +231,7 @@ def test_a_renamed_engine_account_stays_restricted_from_the_engine_roles_record(
     """Issue 23: the accounts come from the service roles' records, never from copied literals."""
     renamed = {
         "getent": {**GETENT, "sovereign-llm": LLM},
-        "local_facts": {"sovereign_engine": {"service_user": "sovereign-llm", "ports": [8001]}},
+        "local_facts": {"sovereign_engine": {"service_user": "sovereign-llm", "ports": {"chat": 8001}}},
     }
     assert chain(render(RULESET, renamed), "output") == [
         "oif lo accept",
@@ -241,9 +241,9 @@ def test_a_renamed_engine_account_stays_restricted_from_the_engine_roles_record(
 
 def test_only_sovereign_records_with_an_account_add_users_and_extra_users_join_once() -> None:
     facts = {
-        "sovereign_engine": {"service_user": "sovereign-llm", "ports": [8001]},
+        "sovereign_engine": {"service_user": "sovereign-llm", "ports": {"chat": 8001}},
         # Records without an account, a foreign fact, and a fact file Ansible could not parse.
-        "sovereign_tailscale": {"interface": "tailscale0", "ports": [41641]},
+        "sovereign_tailscale": {"interface": "tailscale0", "ports": {"wireguard": 41641}},
         "site_inventory": {"service_user": "sovereign-qdrant"},
         "sovereign_broken": "error loading facts as JSON or ini",
     }
@@ -261,7 +261,9 @@ def test_only_sovereign_records_with_an_account_add_users_and_extra_users_join_o
 
 
 def test_the_tailnet_interface_is_the_one_the_tailscale_role_recorded() -> None:
-    recorded = {"local_facts": {"sovereign_tailscale": {"interface": "ts-lab", "ports": [41641]}}}
+    recorded = {
+        "local_facts": {"sovereign_tailscale": {"interface": "ts-lab", "ports": {"wireguard": 41641}}}
+    }
     rules = chain(render(RULESET, recorded), "input")
     assert 'iifname "ts-lab" tcp dport { 443 } accept' in rules
     assert 'iifname != "ts-lab" udp dport 41641 accept' in rules
