@@ -86,7 +86,6 @@ ENGINE_OPTIONAL = ("tuning",)
 # Inline specs in an inventory may carry their own id; catalog entries take it from their key.
 INLINE_ONLY = ("id",)
 MAX_BITS_PER_WEIGHT = 32.0
-MAX_PORT = 65535
 # Plausible model sizes (docs/planner.md, "Input rules"): the largest published models are near 2T
 # parameters, 128 layers, a 256k vocabulary and a 10M-token context.
 MAX_PARAMS_B = 100_000.0
@@ -464,7 +463,7 @@ def parse_engine(entry_id: str, entry: object, where: str, source_default: str |
         _optional(ENGINE_OPTIONAL, source_default, False),
     )
     tuning = reader.mapping("tuning") or {}
-    port = reader.integer("default_port", maximum=MAX_PORT)
+    port = reader.integer("default_port", maximum=input_rules.MAX_PORT)
     version = reader.text("version")
     problem = input_rules.token_problem(version)
     if problem is not None:

@@ -136,4 +136,7 @@ GPU_COUNT = Range(1, 64, integer=True)
 GPUS_PER_HOST = 64
 GPU_INDEX = Range(0, GPUS_PER_HOST - 1, integer=True)
 RESERVE_GIB = Range(0, 65536)
-PORT = Range(1, 65535, integer=True)
+# The highest TCP/UDP port: the planner's deployment ports, engines' default ports and the stack's
+# service ports are all held to it.
+MAX_PORT = 65535
+PORT = Range(1, MAX_PORT, integer=True)

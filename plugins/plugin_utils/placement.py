@@ -33,9 +33,9 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import (
     consume,
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HostResources
+from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import MAX_PORT
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import (
-    MAX_PORT,
     VARIABLE,
     DeploymentRequest,
 )

@@ -12,13 +12,14 @@ from typing import Any
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, CatalogError, ModelSpec
 from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import BUILDERS
+from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import MAX_PORT
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import KV_ELEMENT_BYTES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.objective import PREFER_CHOICES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
 
 DEFAULT_CONTEXT = 8192
+# Deployments listen on unprivileged ports only.
 MIN_PORT = 1024
-MAX_PORT = 65535
 # Plausible upper bounds (docs/planner.md, "Input rules"): more replicas than any fleet has hosts,
 # more parallel sequences than any engine batches.
 MAX_REPLICAS = 1024

@@ -45,6 +45,12 @@ FULL = {
         "sovereign-engine": ["x", "998", "998", "", "/var/lib/sovereign", "/usr/sbin/nologin"],
         "sovereign-qdrant": ["x", "997", "997", "", "/var/lib/qdrant", "/usr/sbin/nologin"],
     },
+    # The service roles' records (tasks/output.yml of each); sovereign-opa has no account here.
+    "local_facts": {
+        "sovereign_engine": {"service_user": "sovereign-engine", "ports": {"chat": 8001}},
+        "sovereign_qdrant": {"service_user": "sovereign-qdrant", "ports": {"http": 6333, "grpc": 6334}},
+        "sovereign_opa": {"service_user": "sovereign-opa", "ports": {"http": 8181}},
+    },
 }
 VARIABLE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -216,6 +222,52 @@ def test_service_users_are_matched_by_uid_and_missing_users_are_left_out() -> No
         'meta skuid 997 goto service_egress comment "sovereign-qdrant"',
     ]
     assert chain(render(RULESET, {}), "output") == ["oif lo accept"]
+
+
+LLM = ["x", "996", "996", "", "/var/lib/sovereign-engine", "/usr/sbin/nologin"]
+
+
+def test_a_renamed_engine_account_stays_restricted_from_the_engine_roles_record() -> None:
+    """Issue 23: the accounts come from the service roles' records, never from copied literals."""
+    renamed = {
+        "getent": {**GETENT, "sovereign-llm": LLM},
+        "local_facts": {"sovereign_engine": {"service_user": "sovereign-llm", "ports": {"chat": 8001}}},
+    }
+    assert chain(render(RULESET, renamed), "output") == [
+        "oif lo accept",
+        'meta skuid 996 goto service_egress comment "sovereign-llm"',
+    ]
+
+
+def test_only_sovereign_records_with_an_account_add_users_and_extra_users_join_once() -> None:
+    facts = {
+        "sovereign_engine": {"service_user": "sovereign-llm", "ports": {"chat": 8001}},
+        # Records without an account, a foreign fact, and a fact file Ansible could not parse.
+        "sovereign_tailscale": {"interface": "tailscale0", "ports": {"wireguard": 41641}},
+        "site_inventory": {"service_user": "sovereign-qdrant"},
+        "sovereign_broken": "error loading facts as JSON or ini",
+    }
+    getent = {**GETENT, "sovereign-llm": LLM, **FULL["getent"]}
+    extra = {
+        "getent": getent,
+        "local_facts": facts,
+        "firewall_egress_restricted_users": ["sovereign-llm", "sovereign-engine"],
+    }
+    assert chain(render(RULESET, extra), "output") == [
+        "oif lo accept",
+        'meta skuid 996 goto service_egress comment "sovereign-llm"',
+        'meta skuid 998 goto service_egress comment "sovereign-engine"',
+    ]
+
+
+def test_the_tailnet_interface_is_the_one_the_tailscale_role_recorded() -> None:
+    recorded = {
+        "local_facts": {"sovereign_tailscale": {"interface": "ts-lab", "ports": {"wireguard": 41641}}}
+    }
+    rules = chain(render(RULESET, recorded), "input")
+    assert 'iifname "ts-lab" tcp dport { 443 } accept' in rules
+    assert 'iifname != "ts-lab" udp dport 41641 accept' in rules
+    assert 'iifname "tailscale0" tcp dport { 443 } accept' in chain(render(RULESET, {}), "input")
 
 
 def test_egress_allows_tailnet_mirror_and_dns_then_counts_and_drops() -> None:
