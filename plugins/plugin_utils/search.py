@@ -297,7 +297,7 @@ class _BranchAndBound:
         self.position = {name: i for i, name in enumerate(self.names)}
         # The best score each node of the full search was reached with (dominance, see _visit).
         self.reached: dict[tuple[object, ...], objective.Score] = {}
-        self.hulls: dict[tuple[int, ...], _Hull] = {}
+        self.hulls: dict[tuple[object, ...], _Hull] = {}
 
     def run(self) -> Result:
         try:
@@ -320,15 +320,20 @@ class _BranchAndBound:
         for decision in problem.decisions[i:]:
             index = decision.request
             if index not in hulls:
-                frontiers = [
-                    problem.frontier(index, name, self.states[name], self.keys[name])
-                    for name in problem.eligible[index]
-                ]
-                # Problem keeps every frontier it made, so equal ids are equal frontiers.
-                key = tuple(id(frontier) for frontier in frontiers)
-                if key not in self.hulls:
-                    self.hulls[key] = _hull([point for frontier in frontiers for point in frontier])
-                hulls[index] = self.hulls[key]
+                # A request's hull depends only on the use of its hosts: remembered by it, no
+                # frontier is looked up again (most nodes differ from their parent in one host).
+                key = (index, tuple(self.keys[name] for name in problem.eligible[index]))
+                hull = self.hulls.get(key)
+                if hull is None:
+                    hull = _hull(
+                        [
+                            point
+                            for name in problem.eligible[index]
+                            for point in problem.frontier(index, name, self.states[name], self.keys[name])
+                        ]
+                    )
+                    self.hulls[key] = hull
+                hulls[index] = hull
             if hulls[index]:
                 found.append((problem.requests[index].priority, hulls[index]))
         return found
@@ -345,6 +350,9 @@ class _BranchAndBound:
         items = self._frontiers(i)
         placed = score.placed + sum(priority for priority, _hull_points in items)
         value = score.value + sum(priority * points[-1][1] for priority, points in items)
+        if self._cut((placed, value)):
+            # The first bound suffices (the best plan only improves, so it cuts here later too).
+            return placed, value
         capacity = sum(self.free.values())
         most = score.placed + _most_placed(items, capacity)
         if most < placed:
