@@ -298,6 +298,12 @@ class _BranchAndBound:
         # The best score each node of the full search was reached with (dominance, see _visit).
         self.reached: dict[tuple[object, ...], objective.Score] = {}
         self.hulls: dict[tuple[object, ...], _Hull] = {}
+        self.best_fits: dict[tuple[object, ...], float | None] = {}
+        # Each request's hull over its templates on its empty hosts (see _frontiers).
+        self.empty = [
+            _hull([point for name in names for point in problem.frontier(index, name, self.states[name])])
+            for index, names in enumerate(problem.eligible)
+        ]
 
     def run(self) -> Result:
         try:
@@ -312,31 +318,42 @@ class _BranchAndBound:
 
     def _frontiers(self, i: int) -> list[tuple[int, _Hull]]:
         """Each decision from ``i`` on that still fits some host: its priority and the upper concave
-        hull of (fast bytes, value) over every template that fits any of its hosts as they are now
-        (hosts only fill up further down, so nothing outside it can be chosen there)."""
+        hull of (fast bytes, value) over its templates on its empty hosts, cut at the most fast bytes
+        any of its hosts has left and at the best value it still has on them (hosts only fill up
+        further down, so no way above either can be chosen there). Checking every template against
+        every new host state instead cost more than the nodes it saved."""
         problem = self.problem
         hulls: dict[int, _Hull] = {}
         found = []
         for decision in problem.decisions[i:]:
             index = decision.request
             if index not in hulls:
-                # A request's hull depends only on the use of its hosts: remembered by it, no
-                # frontier is looked up again (most nodes differ from their parent in one host).
-                key = (index, tuple(self.keys[name] for name in problem.eligible[index]))
-                hull = self.hulls.get(key)
-                if hull is None:
-                    hull = _hull(
-                        [
-                            point
-                            for name in problem.eligible[index]
-                            for point in problem.frontier(index, name, self.states[name], self.keys[name])
-                        ]
-                    )
-                    self.hulls[key] = hull
-                hulls[index] = hull
+                best = self._best_now(index)
+                if best is None:
+                    hulls[index] = ()
+                else:
+                    room = max(self.free[name] for name in problem.eligible[index])
+                    key = (index, room, best)
+                    if key not in self.hulls:
+                        self.hulls[key] = _clip(self.empty[index], room, best)
+                    hulls[index] = self.hulls[key]
             if hulls[index]:
                 found.append((problem.requests[index].priority, hulls[index]))
         return found
+
+    def _best_now(self, index: int) -> float | None:
+        """The most valuable fit of request ``index`` on any of its hosts as they are now."""
+        search = self.problem.searches[index]
+        best: float | None = None
+        for name in self.problem.eligible[index]:
+            key = (id(search), self.problem.shape[name], self.keys[name])
+            if key not in self.best_fits:
+                fit = search.best(self.states[name])
+                self.best_fits[key] = None if fit is None else fit.value
+            value = self.best_fits[key]
+            if value is not None and (best is None or value > best):
+                best = value
+        return best
 
     def _bound(self, i: int, score: objective.Score) -> tuple[int, float]:
         """The most placed, and the most value with that many placed, of any plan below this node.
@@ -499,6 +516,29 @@ def _hull(points: Sequence[tuple[int, float]]) -> _Hull:
                 break
         hull.append((used, value))
     return tuple(hull)
+
+
+def _clip(hull: _Hull, room: int, best: float) -> _Hull:
+    """``hull`` cut at ``room`` bytes and at value ``best`` (still concave: the least of it and a
+    constant); where the first point is already above, the cheapest way at value ``best``."""
+    found: list[tuple[int, float]] = []
+    for used, value in hull:
+        if used <= room and value <= best:
+            found.append((used, value))
+            continue
+        if not found:
+            return ((min(used, room), best),)
+        before_used, before_value = found[-1]
+        share = 1.0
+        if used > room:
+            share = min(share, (room - before_used) / (used - before_used))
+        if value > best:
+            share = min(share, (best - before_value) / (value - before_value))
+        end = before_used + int(share * (used - before_used))
+        if end > before_used:
+            found.append((end, before_value + share * (value - before_value)))
+        break
+    return tuple(found)
 
 
 def _most_placed(items: Sequence[tuple[int, _Hull]], capacity: int) -> int:
