@@ -162,11 +162,9 @@ class Problem:
         (``use``: ``state.key()`` where the caller keeps it)."""
         return self._cached(self._options, FitSearch.options, index, name, state, use=use)
 
-    def frontier(
-        self, index: int, name: str, state: HostState, use: tuple[object, ...] | None = None
-    ) -> _Hull:
+    def frontier(self, index: int, name: str, state: HostState) -> _Hull:
         """FitSearch.frontier of request ``index`` on host ``name`` as it is, cached like options."""
-        return self._cached(self._frontiers, FitSearch.frontier, index, name, state, use=use)
+        return self._cached(self._frontiers, FitSearch.frontier, index, name, state, use=None)
 
     def _cached(
         self,
