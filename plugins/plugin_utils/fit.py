@@ -625,6 +625,22 @@ class FitSearch:
                 return fit
         return None
 
+    def frontier(self, state: HostState) -> tuple[tuple[int, float], ...]:
+        """The (fast bytes, value) pairs of the templates that fit the host as it is now, fewest bytes
+        first, each worth more than the one before (what a bound of the search needs: a template that
+        does not fit now never fits further down, as hosts only fill up). Fast bytes: see fast_bytes."""
+        host = state.resources
+        points = sorted(
+            (fast_bytes(template, host), -template.value)
+            for template in self.templates(host)
+            if self._room(template, state) is not None
+        )
+        kept: list[tuple[int, float]] = []
+        for used, negated in points:
+            if not kept or -negated > kept[-1][1]:
+                kept.append((used, -negated))
+        return tuple(kept)
+
     def options(self, state: HostState) -> list[Fit]:
         """The ways that fit the host as it is now that the search tries, best value first: the
         SEARCH_OPTIONS most valuable, and the most valuable of each share of the GPUs' memory
@@ -643,6 +659,30 @@ class FitSearch:
             kept.append(template)
             buckets.add(bucket)
         return [fit for template in kept if (fit := self.place(template, state)) is not None]
+
+
+def fast_bytes(template: Template, host: HostResources) -> int:
+    """The bytes of the host's scarce memory ``template`` takes: its GPUs' memory on a discrete host
+    (all of each GPU for an exclusive engine: no other replica may use it), the pool on the others.
+    System RAM of a discrete host is left out: it is plentiful beside the GPUs, and a bound that
+    leaves a resource out stays a bound."""
+    if template.pooled:
+        return template.per_device.total_bytes
+    if template.exclusive:
+        return sum(host.gpus[slot].memory_bytes for slot in template.group[: template.size])
+    return template.per_device.total_bytes * template.size
+
+
+def free_fast_bytes(state: HostState) -> int:
+    """The scarce memory (fast_bytes) the host has left: GPUs that an exclusive engine holds have none."""
+    host = state.resources
+    if host.platform != "discrete":
+        return max(0, host.pool_bytes - state.pool_used)
+    return sum(
+        max(0, gpu.memory_bytes - state.gpu_used[gpu.slot])
+        for gpu in host.gpus
+        if state.gpu_holder[gpu.slot] is None
+    )
 
 
 def consume(state: HostState, fit: Fit, label: str) -> None:
