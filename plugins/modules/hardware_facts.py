@@ -50,7 +50,8 @@ attributes:
     support: full
     details: Returns C(ansible_facts.sovereign_hardware).
   platform:
-    details: Reads the vendor tools (C(nvidia-smi), C(amd-smi), C(rocm-smi), C(system_profiler)) where present; needs only Python's standard library.
+    details: Reads the vendor tools (C(nvidia-smi), C(amd-smi), C(rocm-smi), C(system_profiler)) where
+      present; needs only Python's standard library.
 extends_documentation_fragment:
   - sovereign.stack.platform
   - action_common_attributes
