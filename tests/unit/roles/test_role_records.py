@@ -32,7 +32,7 @@ def _tasks(role: str) -> list[tuple[Path, dict[str, Any]]]:
 def _account_variables(role: str) -> set[str]:
     """The variables naming the accounts the role's ``ansible.builtin.user`` tasks create."""
     names = set()
-    for _, task in _tasks(role):
+    for _where, task in _tasks(role):
         if "ansible.builtin.user" in task:
             names.update(re.findall(r"{{\s*(\w+)\s*}}", str(task["ansible.builtin.user"]["name"])))
     return names
@@ -58,7 +58,9 @@ def test_each_account_role_records_the_account_it_creates(role: str) -> None:
     assert set(fields) == {"service_user", "ports"}
     assert fields["service_user"] == f"{{{{ {_account_variables(role).pop()} }}}}"
     assert output[-1]["ansible.builtin.setup"]["gather_subset"] == ["!all", "!min", "local"]
-    included = [task for _, task in _tasks(role) if task.get("ansible.builtin.include_tasks") == "output.yml"]
+    included = [
+        task for _where, task in _tasks(role) if task.get("ansible.builtin.include_tasks") == "output.yml"
+    ]
     assert len(included) == 1, role
     facts_dir = yaml.safe_load((ROLES / role / "vars" / "Debian.yml").read_text())[f"__{role}_facts_dir"]
     assert facts_dir == "/etc/ansible/facts.d"
