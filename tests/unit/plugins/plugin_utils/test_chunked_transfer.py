@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,8 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.chunked_transfer i
     write_chunk,
 )
 
-DATA = os.urandom(3 * READ_BLOCK + 12345)
+# Fixed bytes (not os.urandom): test ids carry their hashes and must be equal in every process.
+DATA = random.Random(20261207).randbytes(3 * READ_BLOCK + 12345)
 
 
 @pytest.fixture
