@@ -28,6 +28,9 @@ ALL_SCENARIOS := $(sort $(filter-out _shared $(OPT_IN_SCENARIOS),$(notdir $(wild
 LONGEST_SCENARIOS := $(filter $(ALL_SCENARIOS),baseline agent_layer firewall tailscale backup opa)
 SCENARIOS ?= $(LONGEST_SCENARIOS) $(filter-out $(LONGEST_SCENARIOS),$(ALL_SCENARIOS))
 MOLECULE_JOBS ?= 2
+# Unit test processes (pytest-xdist), one per core; a test file stays in one process, so its
+# module-scoped fixtures (a playbook run, a gateway) are made once.
+UNIT_WORKERS ?= auto
 
 .PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench accuracy clean
 
@@ -90,7 +93,7 @@ sanity: venv
 
 unit: venv
 	@tests/harness/ensure-host-tools.sh
-	$(BIN)/pytest -q -m "not integration" tests/unit --junitxml=.build/junit-unit.xml
+	$(BIN)/pytest -q -n $(UNIT_WORKERS) --dist loadfile -m "not integration" tests/unit --junitxml=.build/junit-unit.xml
 
 integration: venv docker opa
 	$(BIN)/pytest -q -m integration tests/integration --junitxml=.build/junit-integration.xml
