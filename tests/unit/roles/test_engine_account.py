@@ -16,19 +16,13 @@ show the account each caller would make.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
+import local_playbook
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-ROLES = REPO / "roles"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+ROLES = local_playbook.REPO / "roles"
 # The caller roles and the name of their task that makes or joins the engine account.
 CALLERS = {
     "rocm": ("groups.yml", "Add the engine account to the GPU device groups"),
@@ -67,18 +61,13 @@ def _account_task(role: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
     """(host, caller) -> the arguments of the user module the caller's task ran."""
-    if not (REPO / ".build" / "collections" / "ansible_collections" / "sovereign" / "stack").exists():
-        pytest.skip("the collection link .build/collections is made by `make venv`")
     root = tmp_path_factory.mktemp("engine_account")
     for role in CALLERS:
-        (root / "roles" / f"as_{role}" / "defaults").mkdir(parents=True)
-        (root / "roles" / f"as_{role}" / "tasks").mkdir(parents=True)
-        (root / "roles" / f"as_{role}" / "defaults" / "main.yml").write_text(
-            (ROLES / role / "defaults" / "main.yml").read_text()
-        )
-        (root / "roles" / f"as_{role}" / "tasks" / "main.yml").write_text(
-            yaml.safe_dump([_account_task(role)])
-        )
+        stand_in = root / "roles" / f"as_{role}"
+        (stand_in / "defaults").mkdir(parents=True)
+        (stand_in / "tasks").mkdir(parents=True)
+        (stand_in / "defaults" / "main.yml").write_text((ROLES / role / "defaults" / "main.yml").read_text())
+        (stand_in / "tasks" / "main.yml").write_text(yaml.safe_dump([_account_task(role)]))
     play = [
         {
             "name": "Make the engine account as each caller does",
@@ -91,28 +80,9 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
             ],
         }
     ]
-    (root / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-    common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory = {"all": {"hosts": {host: {**common, **variables} for host, variables in HOSTS.items()}}}
-    (root / "inventory.json").write_text(json.dumps(inventory))
-    env = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(root / "roles"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-        "ANSIBLE_FACT_CACHING": "memory",
-    }
-    result = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "--check", "-i", str(root / "inventory.json"), str(root / "play.yml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
+    report = local_playbook.run(
+        root, play, HOSTS, check_mode=True, env={"ANSIBLE_ROLES_PATH": str(root / "roles")}
     )
-    # ansible.cfg's profile_tasks callback prints its timings around the JSON report.
-    report, _end = json.JSONDecoder().raw_decode(result.stdout[result.stdout.find("\n{") + 1 :])
     found: dict[tuple[str, str], dict[str, Any]] = {}
     caller = ""
     for task in report["plays"][0]["tasks"]:
