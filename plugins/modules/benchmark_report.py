@@ -63,10 +63,8 @@ notes:
   - A calibration factor is measured decode / the raw model's prediction. Where the plan was already
     calibrated, the raw prediction is the plan's divided by the factor it applied, so calibrating again
     converges. Device and engine pairs this run did not measure keep the factor the plan used.
-seealso:
-  - name: The benchmark
-    description: What is measured, the files, the tolerance and the calibration loop.
-    link: https://example.invalid/sovereign/stack/docs/benchmark.md
+  - The collection's C(docs/benchmark.md) says what is measured, the files, the tolerance and the
+    calibration loop.
 """
 
 EXAMPLES = r"""

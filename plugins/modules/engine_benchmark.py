@@ -73,10 +73,8 @@ attributes:
 extends_documentation_fragment:
   - sovereign.stack.platform
   - action_common_attributes
-seealso:
-  - name: The benchmark
-    description: What is measured and how it is compared with the plan.
-    link: https://example.invalid/sovereign/stack/docs/benchmark.md
+notes:
+  - The collection's C(docs/benchmark.md) says what is measured and how it is compared with the plan.
 """
 
 EXAMPLES = r"""

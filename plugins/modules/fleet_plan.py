@@ -64,10 +64,7 @@ extends_documentation_fragment:
 notes:
   - The plan is deterministic for equal input; plan.json carries no timestamp.
   - Roles read their slice as C(plan.hosts[inventory_hostname]) from the registered result.
-seealso:
-  - name: The planner
-    description: Formulas, rule tables and every input variable.
-    link: https://example.invalid/sovereign/stack/docs/planner.md
+  - The collection's C(docs/planner.md) gives the formulas, rule tables and every input variable.
 """
 
 EXAMPLES = r"""

@@ -59,10 +59,7 @@ extends_documentation_fragment:
 notes:
   - GPU indexes count per vendor, like C(CUDA_VISIBLE_DEVICES) and C(HIP_VISIBLE_DEVICES).
   - C(pci_bus_id) is printed as the vendor tool prints it (C(nvidia-smi) uses an 8-digit domain).
-seealso:
-  - name: Hardware detection
-    description: What is detected on each platform, and the recorded fixtures.
-    link: https://example.invalid/sovereign/stack/docs/hardware.md
+  - The collection's C(docs/hardware.md) says what is detected on each platform, and the recorded fixtures.
 """
 
 EXAMPLES = r"""

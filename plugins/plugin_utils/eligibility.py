@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils import engine_choice, quant_choice
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import BUILDERS
+from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_names import ENGINES_WITH_ARGV
 from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HostResources
 from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import VARIABLE, DeploymentRequest
 
@@ -39,7 +39,7 @@ def engines_for(host: HostResources, catalog: Catalog) -> list[str]:
     runs = [
         engine.id
         for engine in catalog.engines.values()
-        if engine.id in BUILDERS and set(engine.vendors) & set(host.vendors)
+        if engine.id in ENGINES_WITH_ARGV and set(engine.vendors) & set(host.vendors)
     ]
     preferred = [a.engine for a in engine_choice.attempts(host.platform, host.vendor, 2, None, False)]
     preferred += [a.engine for a in engine_choice.attempts(host.platform, host.vendor, 1, None, False)]

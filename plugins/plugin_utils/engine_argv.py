@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import EngineSpec
+from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_names import ENGINES_WITH_ARGV
 
 LOOPBACK = "127.0.0.1"
 MIB = 1024**2
@@ -176,12 +177,17 @@ def _mlx_lm(engine: EngineSpec, item: LaunchInput) -> Launch:
     return Launch(argv, {})
 
 
-BUILDERS: Mapping[str, Callable[[EngineSpec, LaunchInput], Launch]] = {
+_BUILDER_BY_ENGINE: dict[str, Callable[[EngineSpec, LaunchInput], Launch]] = {
     "vllm": _vllm,
     "sglang": _sglang,
     "llama.cpp": _llama_cpp,
     "ollama": _ollama,
     "mlx-lm": _mlx_lm,
+}
+# Keyed by engine_names.ENGINES_WITH_ARGV, the list the input reader offers: a name there without a
+# builder here fails at import, not at the first plan that pins it.
+BUILDERS: Mapping[str, Callable[[EngineSpec, LaunchInput], Launch]] = {
+    engine: _BUILDER_BY_ENGINE[engine] for engine in ENGINES_WITH_ARGV
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, CatalogError, ModelSpec
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import BUILDERS
+from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_names import ENGINES_WITH_ARGV
 from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import MAX_PORT
 from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import KV_ELEMENT_BYTES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.objective import PREFER_CHOICES
@@ -176,7 +176,7 @@ def _request(
     max_context = model.max_context if model else None
     context = check.integer("context", min(DEFAULT_CONTEXT, max_context or DEFAULT_CONTEXT), 1, max_context)
     concurrency = check.integer("concurrency", 1, 1, MAX_CONCURRENCY)
-    engine = _choice(check, "engine", sorted(set(catalog.engines) & set(BUILDERS)))
+    engine = _choice(check, "engine", sorted(set(catalog.engines) & set(ENGINES_WITH_ARGV)))
     quant = _choice(check, "quant", sorted(catalog.quantizations))
     if engine and quant and engine not in catalog.quantizations[quant].engines:
         check.problem(

@@ -270,6 +270,20 @@ def test_the_tailnet_interface_is_the_one_the_tailscale_role_recorded() -> None:
     assert 'iifname "tailscale0" tcp dport { 443 } accept' in chain(render(RULESET, {}), "input")
 
 
+def test_the_wireguard_port_is_the_one_the_tailscale_role_recorded() -> None:
+    """Issue 23: a tailscale_port changed in the inventory reaches the firewall through the record."""
+    recorded = {
+        "local_facts": {"sovereign_tailscale": {"interface": "tailscale0", "ports": {"wireguard": 41700}}}
+    }
+    rules = chain(render(RULESET, recorded), "input")
+    assert 'iifname != "tailscale0" udp dport 41700 accept' in rules
+    assert not any("41641" in rule for rule in rules)
+    # Before the role ran: tailscaled's own default; an inventory's 0 still opens none.
+    assert 'iifname != "tailscale0" udp dport 41641 accept' in chain(render(RULESET, {}), "input")
+    closed = chain(render(RULESET, {**recorded, "firewall_tailscale_udp_port": 0}), "input")
+    assert not any("udp dport 41" in rule for rule in closed)
+
+
 def test_egress_allows_tailnet_mirror_and_dns_then_counts_and_drops() -> None:
     ruleset = render(RULESET, FULL)
     assert chain(ruleset, "allowed_egress") == [

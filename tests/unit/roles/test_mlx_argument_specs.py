@@ -26,7 +26,8 @@ def test_no_package_index_by_default() -> None:
 def test_environment_and_account_are_the_ones_the_engine_role_reads() -> None:
     engine = yaml.safe_load((REPO / "roles" / "engine" / "defaults" / "main.yml").read_text())
     assert defaults()["mlx_venv"] == engine["engine_mlx_venv"]
-    assert defaults()["mlx_engine_user"] == engine["engine_user"]
+    # Empty names the engine role's engine_user itself (tests/unit/roles/test_engine_account.py).
+    assert defaults()["mlx_engine_user"] == ""
 
 
 def test_mlx_lm_pin_is_the_version_the_planner_plans_for() -> None:

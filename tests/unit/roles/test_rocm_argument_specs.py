@@ -19,13 +19,12 @@ def test_verify_entry_point_and_safe_defaults() -> None:
     assert set(verify) == {"rocm_hardware"}
     assert verify["rocm_hardware"]["default"] == defaults["rocm_hardware"]
     assert defaults["rocm_repo_url"] == ""
-    assert defaults["rocm_engine_user"] == "sovereign-engine"
 
 
-def test_engine_user_default_is_the_engine_roles_account() -> None:
-    engine = yaml.safe_load((REPO / "roles" / "engine" / "defaults" / "main.yml").read_text())
+def test_engine_user_is_not_a_copy_of_the_engine_roles_account() -> None:
+    """Issue 23: empty names the engine role's engine_user (tests/unit/roles/test_engine_account.py)."""
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    assert defaults["rocm_engine_user"] == engine["engine_user"]
+    assert defaults["rocm_engine_user"] == ""
 
 
 def test_every_task_file_named_in_main_exists() -> None:

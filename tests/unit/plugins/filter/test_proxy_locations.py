@@ -4,15 +4,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.sovereign.stack.plugins.filter.proxy_locations import FilterModule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 proxy_locations = FilterModule().filters()["proxy_locations"]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def plan(**hosts: list[tuple[str, int]]) -> dict[str, Any]:
@@ -60,13 +64,24 @@ def test_only_the_first_deployment_of_a_peer_counts() -> None:
     assert "fallbacks" not in engine_location(proxy_locations(fleet, "a", peers))
 
 
+def recorded(qdrant: int | None = None, gateway: int | None = None) -> dict[str, Any]:
+    """A host's variables holding the records roles qdrant and mcp_gateway keep (tasks/output.yml)."""
+    local: dict[str, Any] = {}
+    if qdrant is not None:
+        local["sovereign_qdrant"] = {
+            "service_user": "sovereign-qdrant",
+            "ports": {"http": qdrant, "grpc": 6334},
+        }
+    if gateway is not None:
+        local["sovereign_mcp_gateway"] = {"service_user": "sovereign-mcp-gateway", "ports": {"http": gateway}}
+    return {"ansible_facts": {"ansible_local": local}}
+
+
 def test_a_host_without_deployments_fronts_only_its_services() -> None:
     fleet = plan(a=[("chat", 8080)], data=[])
-    peers: dict[str, Any] = {"a": {"tailscale_ipv4": "100.64.0.1"}, "data": {}}
+    peers: dict[str, Any] = {"a": {"tailscale_ipv4": "100.64.0.1"}, "data": recorded(7333, 8800)}
     assert proxy_locations(fleet, "data", peers) == []
-    assert proxy_locations(
-        fleet, "data", peers, services=["qdrant", "opa", "mcp_gateway"], qdrant_port=7333
-    ) == [
+    assert proxy_locations(fleet, "data", peers, services=["qdrant", "opa", "mcp_gateway"]) == [
         {"path": "/qdrant/", "upstream": "http://127.0.0.1:7333/"},
         {"path": "/mcp", "upstream": "http://127.0.0.1:8800", "auth": "upstream", "streaming": True},
         {
@@ -75,6 +90,62 @@ def test_a_host_without_deployments_fronts_only_its_services() -> None:
             "auth": "upstream",
         },
     ]
+
+
+def test_the_services_ports_are_the_ones_their_roles_recorded_on_the_host() -> None:
+    """Issue 23: an inventory's qdrant_http_port or mcp_gateway_port reaches the proxy via the record."""
+    fleet = plan(data=[])
+    peers = {"data": recorded(qdrant=7400, gateway=9900), "other": recorded(qdrant=1111, gateway=2222)}
+    upstreams = [
+        location["upstream"]
+        for location in proxy_locations(fleet, "data", peers, services=["qdrant", "mcp_gateway"])
+    ]
+    assert upstreams == ["http://127.0.0.1:7400/", "http://127.0.0.1:9900", "http://127.0.0.1:9900"]
+
+
+def test_a_port_given_wins_over_the_record() -> None:
+    peers = {"data": recorded(qdrant=7400, gateway=9900)}
+    found = proxy_locations(
+        plan(data=[]), "data", peers, services=["qdrant", "mcp_gateway"], qdrant_port=7333
+    )
+    assert [location["upstream"] for location in found][:2] == [
+        "http://127.0.0.1:7333/",
+        "http://127.0.0.1:9900",
+    ]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        pytest.param({}, id="no facts"),
+        pytest.param({"ansible_facts": {}}, id="no local facts"),
+        pytest.param(recorded(gateway=8800), id="only the gateway's record"),
+        pytest.param(
+            {"ansible_facts": {"ansible_local": {"sovereign_qdrant": "error loading facts"}}}, id="unreadable"
+        ),
+    ],
+)
+def test_a_service_whose_role_has_not_recorded_its_port_is_left_out_with_a_warning(
+    variables: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First run ordering: the services play writes the records before the TLS play reads them; a run
+    that has not (check mode on a new host, --tags tls_proxy alone) leaves the path out, never guesses."""
+    warnings: list[str] = []
+    monkeypatch.setattr(Display, "warning", lambda _self, message, *args, **kwargs: warnings.append(message))
+    found = proxy_locations(plan(data=[]), "data", {"data": variables}, services=["qdrant"])
+    assert found == []
+    assert len(warnings) == 1
+    assert "data runs qdrant (sovereign_services), but role qdrant has not recorded its port" in warnings[0]
+
+
+def test_site_yml_takes_the_services_ports_from_the_records_only() -> None:
+    """playbooks/vars/site_layers.yml once passed qdrant_http_port | default(6333) and
+    mcp_gateway_port | default(8800): copies of the roles' defaults."""
+    site_layers = yaml.safe_load((REPO / "playbooks" / "vars" / "site_layers.yml").read_text())
+    expression = site_layers["__site_tls_locations"]
+    assert "sovereign.stack.proxy_locations(" in expression
+    for copied in ("qdrant_http_port", "mcp_gateway_port", "6333", "8800", "qdrant_port", "gateway_port"):
+        assert copied not in expression
 
 
 def test_a_host_outside_the_plan_or_with_no_plan_fronts_nothing() -> None:
