@@ -10,17 +10,11 @@ The SSH check needs a real sshd and its facts; it is left to the molecule scenar
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
+import local_playbook
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PLAYBOOK = """
 - name: Check the variables as the role does
   hosts: all
@@ -92,39 +86,10 @@ NOT_NAMED: dict[str, tuple[str, ...]] = {
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Host -> "" when its checks passed, else the message of the check that stopped it."""
-    if not (REPO / ".build" / "collections" / "ansible_collections" / "sovereign" / "stack").exists():
-        pytest.skip("the collection link .build/collections is made by `make venv`")
-    root = tmp_path_factory.mktemp("baseline_checks")
-    common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    hosts = {"good": {**common, **GOOD}}
-    hosts.update({name: {**common, **GOOD, **overrides} for name, (overrides, _text) in BAD.items()})
-    (root / "inventory.json").write_text(json.dumps({"all": {"hosts": hosts}}))
-    (root / "checks.yml").write_text(PLAYBOOK)
-    env = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-    }
-    result = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(root / "inventory.json"), str(root / "checks.yml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
-    # ansible.cfg's profile_tasks callback prints its timings around the JSON report.
-    report, _end = json.JSONDecoder().raw_decode(result.stdout[result.stdout.find("\n{") + 1 :])
-    messages = dict.fromkeys(hosts, "")
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, outcome in task["hosts"].items():
-                if outcome.get("failed"):
-                    messages[host] = str(outcome.get("msg", "")) + "".join(
-                        str(item.get("msg", "")) for item in outcome.get("results", []) if item.get("failed")
-                    )
-    return messages
+    hosts = {"good": GOOD}
+    hosts.update({name: {**GOOD, **overrides} for name, (overrides, _text) in BAD.items()})
+    report = local_playbook.run(tmp_path_factory.mktemp("baseline_checks"), PLAYBOOK, hosts)
+    return local_playbook.failure_messages(report, hosts)
 
 
 def test_good_settings_pass(outcomes: dict[str, str]) -> None:
