@@ -143,6 +143,11 @@ LOCATIONS_PLAY = """
       delegate_to: localhost
       register: sovereign_plan
 
+    - name: Read the records the services layer wrote (roles qdrant and mcp_gateway)
+      ansible.builtin.setup:
+        gather_subset: ["!all", "!min", "local"]
+        fact_path: "{facts}/{{{{ inventory_hostname }}}}"
+
     - name: Join the tailnet (the facts of role tailscale)
       ansible.builtin.set_fact:
         tailscale_ipv4: "{{{{ tailnet_ipv4 }}}}"
@@ -157,14 +162,21 @@ LOCATIONS_PLAY = """
 
 def test_tls_locations_follow_the_plan_with_the_replicas_as_fallbacks(tmp_path: Path) -> None:
     playbook = tmp_path / "locations.yml"
-    playbook.write_text(LOCATIONS_PLAY.format(layers=SITE_LAYERS, out=tmp_path / "plan"))
+    facts = tmp_path / "facts"
+    # The records the qdrant and mcp_gateway roles keep on "data" (their ports.http): the proxy
+    # fronts each service at the port its role recorded, not at a copy of the role's default.
+    (facts / "data").mkdir(parents=True)
+    (facts / "data" / "sovereign_qdrant.fact").write_text(json.dumps({"ports": {"http": 7333}}))
+    (facts / "data" / "sovereign_mcp_gateway.fact").write_text(json.dumps({"ports": {"http": 8801}}))
+    playbook.write_text(LOCATIONS_PLAY.format(layers=SITE_LAYERS, out=tmp_path / "plan", facts=facts))
     hosts: dict[str, dict[str, Any]] = {
         "gpu-a": {"tailnet_ipv4": "100.64.0.11"},
         "gpu-b": {"tailnet_ipv4": "100.64.0.12", "tls_proxy_server_names": ["b.example.test"]},
         # Not on the tailnet yet: no address to hand requests to.
         "gpu-c": {},
         "gpu-d": {"tailnet_ipv4": "100.64.0.14", "tls_proxy_port": 8443},
-        "data": {"sovereign_services": ["qdrant", "opa", "mcp_gateway"], "qdrant_http_port": 7333},
+        # An inventory port the roles never saw is no source: the records are.
+        "data": {"sovereign_services": ["qdrant", "opa", "mcp_gateway"], "qdrant_http_port": 7000},
     }
     hardware = {"memory_gib": 32, "cpu": {"cores": 8}, "gpus": []}
     inventory = {
@@ -207,10 +219,10 @@ def test_tls_locations_follow_the_plan_with_the_replicas_as_fallbacks(tmp_path: 
     assert found["gpu-d"][0]["fallbacks"] == [to_b]
     assert found["data"] == [
         {"path": "/qdrant/", "upstream": "http://127.0.0.1:7333/"},
-        {"path": "/mcp", "upstream": "http://127.0.0.1:8800", "auth": "upstream", "streaming": True},
+        {"path": "/mcp", "upstream": "http://127.0.0.1:8801", "auth": "upstream", "streaming": True},
         {
             "path": "/.well-known/oauth-protected-resource",
-            "upstream": "http://127.0.0.1:8800",
+            "upstream": "http://127.0.0.1:8801",
             "auth": "upstream",
         },
     ]
