@@ -46,7 +46,8 @@ LAYERS = {
     "tailscale": "the tailnet address (Tailscale stand-in)",
     "tls_proxy": "mkcert CA, Nginx with TLS and bearer tokens on the tailnet address only",
     "firewall": "nftables: input drop but SSH and the tailnet's HTTPS, egress drop for the services",
-    "backup": "restic to a local repository, restore drill, health probe",
+    "backup": "restic to a local repository, restore drill",
+    "health": "the health probe's quick and daily checks",
 }
 LEFT_OUT = {"accelerator": "no GPU in a container (the plan of this CPU-only host names no GPU vendor)"}
 STANDINS = {

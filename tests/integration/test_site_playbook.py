@@ -101,7 +101,8 @@ def test_engine_play_rolls_one_host_at_a_time_and_stops_at_the_first_failure() -
     assert "always" in plays["Plan the fleet on the controller"]["tags"]
 
 
-def test_tags_engine_lists_the_hardware_and_the_plan_before_the_engines(tmp_path: Path) -> None:
+def _listed_tasks(tmp_path: Path, tags: str) -> list[str]:
+    """The task lines ``ansible-playbook site.yml --tags <tags> --list-tasks`` prints, in order."""
     env = {
         **os.environ,
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
@@ -112,16 +113,36 @@ def test_tags_engine_lists_the_hardware_and_the_plan_before_the_engines(tmp_path
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"a": {}, "b": {}}}}))
     listed = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(SITE),
-         "--tags", "engine", "--list-tasks"],
+         "--tags", tags, "--list-tasks"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     lines = [line.strip() for line in listed.stdout.splitlines()]
-    tasks = [line for line in lines if "TAGS:" in line and not line.startswith("play #")]
+    return [line for line in lines if "TAGS:" in line and not line.startswith("play #")]
+
+
+def test_tags_engine_lists_the_hardware_and_the_plan_before_the_engines(tmp_path: Path) -> None:
+    tasks = _listed_tasks(tmp_path, "engine")
     first_engine = next(index for index, task in enumerate(tasks) if "engines of this host" in task)
     assert any(PLAN_TASK in task for task in tasks[:first_engine]), tasks
     assert any("sovereign.stack.hardware" in task for task in tasks[:first_engine]), tasks
     # Nothing of another layer is in the run.
     assert not any("baseline" in task or "Tailscale" in task for task in tasks), tasks
+
+
+def test_the_health_probe_is_a_layer_of_its_own(tmp_path: Path) -> None:
+    """Issue 23: the probe hid in the backup layer (``'backup' in __site_layers``, tags backup and
+    health on one play), so ``--tags backup`` reinstalled it and a host could not have one without
+    the other."""
+    backup = _listed_tasks(tmp_path, "backup")
+    assert any("Apply the backup role" in task for task in backup), backup
+    assert not any("health probe" in task for task in backup), backup
+    health = _listed_tasks(tmp_path, "health")
+    assert any("Apply the health probe role" in task for task in health), health
+    assert not any("backup role" in task for task in health), health
+    layers = yaml.safe_load(SITE_LAYERS.read_text())["__site_all_layers"]
+    assert layers[-2:] == ["backup", "health"]
+    plays = {play["name"]: play for play in yaml.safe_load(SITE.read_text())}
+    assert "'health' in __site_layers" in plays["Probe the stack's health"]["tasks"][0]["when"]
 
 
 # The tiny test model (tests/fixtures/engine/tiny_gguf.py) as a catalog model.

@@ -52,6 +52,8 @@ def _variables(**overrides: Any) -> dict[str, Any]:
         mcp_gateway_workspace_roots=["/srv/workspace"],
         mcp_gateway_clients=CLIENTS,
         __mcp_gateway_filesystem_entry=FS_ENTRY,
+        # The record role opa keeps on the host (roles/opa/tasks/output.yml); site.yml runs OPA first.
+        ansible_facts={"ansible_local": {"sovereign_opa": {"url": "http://127.0.0.1:8181"}}},
     )
     variables.update(overrides)
     return variables

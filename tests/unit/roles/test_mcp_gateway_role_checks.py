@@ -29,6 +29,8 @@ GOOD: dict[str, Any] = {
     "mcp_gateway_workspace_roots": ["/srv/workspace"],
     "mcp_gateway_clients": {"alice": {"servers": {"filesystem": ["read_text_file"]}}},
     "__mcp_gateway_filesystem_entry": "/opt/x/index.js",
+    # What role opa's record gives on a host where OPA runs (test_service_record_readers.py).
+    "mcp_gateway_opa_url": "http://127.0.0.1:8181/v1/data/sovereign/mcp/decision",
 }
 
 
