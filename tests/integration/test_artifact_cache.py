@@ -247,6 +247,19 @@ def test_host_without_network_gets_identical_files_downloaded_once(
     assert second.rc == 0, second.failure_messages()
     assert len(server.requests) == 3
     assert second.task_results("changed") == []
+    # Both files are in place with their hash and mode: one find hashed them, and push_file, one
+    # round trip per file, did not run for either.
+    assert (offline_host.name, COPY_TASK) in second.task_results("skipped")
+
+    # A file that differs in mode or content is sent again, and only that one.
+    offline_host.exec("chmod", "600", opa_dest)
+    offline_host.exec("sh", "-c", f"echo tampered > {qdrant_dest}")
+    third = push(inv, tmp_path, ["qdrant", "opa"])
+    assert third.rc == 0, third.failure_messages()
+    assert (offline_host.name, COPY_TASK) in third.task_results("changed")
+    assert host_sha256(offline_host, qdrant_dest) == qdrant_sha
+    assert offline_host.exec("stat", "-c", "%a", opa_dest).stdout.strip() == "755"
+    assert len(server.requests) == 3
 
 
 def test_seeded_cache_installs_offline_and_tampered_files_are_skipped(
