@@ -5,8 +5,11 @@
 tests/benchmarks/decode_accuracy.py feeds every usable row of tests/fixtures/planner/decode_measurements.yml
 through throughput.decode_tps, refitting the model once per left-out source. The issue's goal (LOSO
 median <= 10 %, p90 <= 25 %) is not reached by this model; the gates hold the achieved figures,
-rounded up a little (LOSO median 20.5 %, p90 46.7 % when they were set), so that a change that
-makes the model generalise worse fails. Tighten them when the model improves.
+rounded up a little, so that a change that makes the model generalise worse fails. Tighten them when
+the model improves. Set at LOSO median 20.5 %, p90 46.7 %; tightened to 15.0 % / 45.3 % when 53 rows
+from six more independent sources were added (Strix Halo, Apple M1/M2 Max, MoE on unified memory).
+The same rows raised the in-sample p90 from 22.4 % to 30.1 %: they disagree with the Apple rows of
+llama.cpp discussion #4167 by more than one efficiency per device class can reconcile (docs/planner.md).
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import pytest
 from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
 
 # Achieved leave-one-source-out figures, rounded up (the issue's goal is 10 % / 25 %).
-LOSO_MEDIAN_GATE = 22.0
-LOSO_P90_GATE = 50.0
+LOSO_MEDIAN_GATE = 16.0
+LOSO_P90_GATE = 47.0
 IN_SAMPLE_MEDIAN_GATE = 7.0
-IN_SAMPLE_P90_GATE = 25.0
+IN_SAMPLE_P90_GATE = 32.0
 
 
 @pytest.fixture(scope="module")
