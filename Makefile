@@ -84,6 +84,8 @@ lint: venv
 	  tests/unit/backup tests/unit/health_probe
 	$(BIN)/mypy --strict roles/tailscale/files/usr/local/libexec/sovereign_tailnet_address_wait.py \
 	  tests/standins/tailscale_standin tests/unit/roles/test_tailscale_address_wait.py tests/unit/roles/test_tailscale_standin.py
+	$(BIN)/mypy --strict roles/baseline/files/usr/local/libexec/sovereign_ssh_tailnet_listen.py \
+	  tests/unit/roles/test_baseline_ssh_tailnet_listen.py
 	$(BIN)/mypy --strict docs/dev/gen_inventory_reference.py tests/unit/docs tests/harness/demo.py tests/harness/demo_mcp_call.py
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint

@@ -142,7 +142,9 @@ def test_the_health_probe_is_a_layer_of_its_own(tmp_path: Path) -> None:
     layers = yaml.safe_load(SITE_LAYERS.read_text())["__site_all_layers"]
     assert layers[-2:] == ["backup", "health"]
     plays = {play["name"]: play for play in yaml.safe_load(SITE.read_text())}
-    assert "'health' in __site_layers" in plays["Probe the stack's health"]["tasks"][0]["when"]
+    assert (
+        plays["Probe the stack's health"]["hosts"] == "{{ groups['sovereign_layer_health'] | default([]) }}"
+    )
 
 
 # The tiny test model (tests/fixtures/engine/tiny_gguf.py) as a catalog model.

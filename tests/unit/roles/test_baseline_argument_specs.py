@@ -91,7 +91,7 @@ def test_kex_lists_exist_for_both_debian_releases_and_start_post_quantum() -> No
 
 def test_templates_mirror_destinations_and_start_with_ansible_managed() -> None:
     templates = sorted((ROLE / "templates").rglob("*.j2"))
-    assert len(templates) == 11
+    assert len(templates) == 12
     for template in templates:
         assert template.read_text().startswith("{{ ansible_managed | comment"), template
         assert template.relative_to(ROLE / "templates").parts[0] == "etc", template

@@ -115,6 +115,7 @@ UNITS: dict[str, Callable[[], str]] = {
     "sovereign-tailnet-address.service": lambda: render(
         "tailscale", f"{SYSTEM}/sovereign-tailnet-address.service.j2", **TAILSCALE
     ),
+    "sovereign-ssh-tailnet.service": lambda: render("baseline", f"{SYSTEM}/sovereign-ssh-tailnet.service.j2"),
     **{f"{job['unit']}.service": _backup(job) for job in BACKUP_JOBS},
     "sovereign-health-probe.service": lambda: render(
         "health_probe", PROBE, __health_probe_run={"scope": "quick", "description": "quick"}
@@ -213,6 +214,7 @@ def test_every_unit_the_collection_installs_is_rated_here() -> None:
         "sovereign-firewall.service",
         "tailscaled.service",
         "sovereign-tailnet-address.service",
+        "sovereign-ssh-tailnet.service",
         "sovereign-backup-job.service",
         "sovereign-health-probe.service",
         "sovereign-engine.service",
