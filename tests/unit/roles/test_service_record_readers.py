@@ -51,7 +51,21 @@ BACKUP = {
     "state_dir": "/srv/backup/state",
     "repository_path": "/srv/backup/restic",
 }
-MOVED = {"sovereign_opa": OPA, "sovereign_mcp_gateway": GATEWAY, "sovereign_backup": BACKUP}
+ENGINE = {"service_user": "engine", "ports": {"chat": 8001}, "models_dir": "/srv/models"}
+TLS_PROXY = {
+    "worker_user": "www-data",
+    "config_dir": "/srv/tls",
+    "certificate_files": ["/srv/tls/cert.pem", "/srv/tls/ca.pem"],
+}
+HEALTH = {"config_dir": "/srv/health/etc", "state_dir": "/srv/health/state"}
+MOVED = {
+    "sovereign_opa": OPA,
+    "sovereign_mcp_gateway": GATEWAY,
+    "sovereign_backup": BACKUP,
+    "sovereign_engine": ENGINE,
+    "sovereign_tls_proxy": TLS_PROXY,
+    "sovereign_health_probe": HEALTH,
+}
 # What Ansible's setup gives for a .fact file that is not JSON.
 UNREADABLE = "error loading facts as JSON or ini - please check content: /etc/ansible/facts.d/x.fact"
 
@@ -100,8 +114,32 @@ def test_the_records_hold_what_the_readers_read() -> None:
         "state_dir": "/var/lib/sovereign-backup",
         "repository_path": "/var/backups/sovereign/restic",
     }
+    assert _record_fields("health_probe") == {
+        "config_dir": "/etc/sovereign-health",
+        "state_dir": "/var/lib/sovereign-health",
+    }
     assert set(OPA) == set(_record_fields("opa")) and set(GATEWAY) == set(_record_fields("mcp_gateway"))
-    assert set(BACKUP) == set(_record_fields("backup"))
+    assert set(BACKUP) == set(_record_fields("backup")) and set(HEALTH) == set(_record_fields("health_probe"))
+
+
+def _output_fields(role: str) -> dict[str, Any]:
+    """The fields of the record ``role`` writes, untemplated (tasks/output.yml)."""
+    output = yaml.safe_load((ROLES / role / "tasks" / "output.yml").read_text())
+    fields: dict[str, Any] = next(task for task in output if "ansible.builtin.copy" in task)["vars"][
+        f"__{role}_output"
+    ]
+    return fields
+
+
+def test_the_engine_and_the_tls_proxy_record_their_folders_and_certificates() -> None:
+    """The backup saved and the probe watched /var/lib/sovereign/models and /etc/sovereign/tls-proxy,
+    copies of engine_models_dir and tls_proxy_config_dir."""
+    engine = _templar("engine", None, engine_models_dir="/srv/models")
+    assert engine.template(_trusted(_output_fields("engine")["models_dir"])) == "/srv/models"
+    proxy = _templar("tls_proxy", None, tls_proxy_config_dir="/srv/tls")
+    fields = _output_fields("tls_proxy")
+    assert proxy.template(_trusted(fields["config_dir"])) == "/srv/tls"
+    assert proxy.template(_trusted(fields["certificate_files"])) == ["/srv/tls/cert.pem", "/srv/tls/ca.pem"]
 
 
 def test_a_remote_repository_is_no_disk_of_this_host() -> None:
@@ -116,8 +154,11 @@ def test_a_remote_repository_is_no_disk_of_this_host() -> None:
 @pytest.mark.parametrize(
     ("role", "copies"),
     [
-        ("backup", r"sovereign-opa|sovereign-mcp-gateway"),
-        ("health_probe", r"sovereign-opa|sovereign-mcp-gateway|sovereign-backup|8181|8800"),
+        ("backup", r"sovereign-opa|sovereign-mcp-gateway|sovereign-health|tls-proxy|sovereign/models"),
+        (
+            "health_probe",
+            r"sovereign-opa|sovereign-mcp-gateway|sovereign-backup|8181|8800|tls-proxy|sovereign/models",
+        ),
         ("mcp_gateway", r"8181"),
     ],
 )
@@ -129,8 +170,11 @@ def test_no_copy_of_another_roles_places_in_the_readers_defaults(role: str, copi
 def test_the_backup_saves_the_recorded_folders_and_treats_the_logs_as_append_only() -> None:
     templar = _templar("backup", MOVED)
     paths = _value(templar, "__backup_paths")
-    for folder in ("/srv/opa/etc", "/srv/opa/log", "/srv/gateway/etc", "/srv/gateway/log"):
+    for folder in ("/srv/opa/etc", "/srv/opa/log", "/srv/gateway/etc", "/srv/gateway/log", "/srv/tls",
+                   "/srv/health/etc", "/srv/models"):  # fmt: skip
         assert folder in paths
+    # The weights in the recorded models folder stay out unless backup_model_weights says otherwise.
+    assert "/srv/models/**/*.gguf" in _value(templar, "__backup_excludes")
     assert not any("sovereign-opa" in path or "sovereign-mcp-gateway" in path for path in paths)
     assert _value(templar, "__backup_config.append_only_paths") == ["/srv/gateway/log", "/srv/opa/log"]
 
@@ -139,8 +183,11 @@ def test_the_backup_saves_the_recorded_folders_and_treats_the_logs_as_append_onl
 def test_without_records_the_backup_saves_no_service_folders(records: Any) -> None:
     templar = _templar("backup", records)
     paths = _value(templar, "__backup_paths")
-    assert not any("opa" in path or "gateway" in path for path in paths)
+    assert not any("opa" in path or "gateway" in path or "tls" in path or "health" in path for path in paths)
+    assert paths == ["/etc/sovereign", "/etc/nftables.conf"]
     assert _value(templar, "__backup_config.append_only_paths") == []
+    # No models folder, so no weight patterns either (not "/**/*.gguf", which would match anywhere).
+    assert not any(".gguf" in pattern for pattern in _value(templar, "__backup_excludes"))
 
 
 def test_the_inventorys_own_log_folders_stay_append_only_beside_the_recorded_ones() -> None:
@@ -167,7 +214,8 @@ def test_the_probe_checks_the_recorded_services_and_backup() -> None:
     assert backup["status_file"] == "/srv/backup/state/status.json"
     assert backup["unit"] == "sovereign-backup.timer"
     disks = [disk["path"] for disk in _value(templar, "__health_probe_disk_paths")]
-    assert disks == ["/var/lib/sovereign/models", "/srv/backup/state", "/srv/backup/restic"]
+    assert disks == ["/srv/models", "/srv/backup/state", "/srv/backup/restic"]
+    assert _value(templar, "health_probe_certificate_files") == ["/srv/tls/cert.pem", "/srv/tls/ca.pem"]
     assert _value(templar, "__health_probe_loopback_only") is True
 
 
@@ -185,9 +233,8 @@ def test_without_records_the_probe_checks_none_of_them(records: Any) -> None:
     assert _value(templar, "__health_probe_http_checks") == []
     backup = _value(templar, "__health_probe_config.checks.backup")
     assert backup["enabled"] is False
-    assert [disk["path"] for disk in _value(templar, "__health_probe_disk_paths")] == [
-        "/var/lib/sovereign/models"
-    ]
+    assert _value(templar, "__health_probe_disk_paths") == []
+    assert _value(templar, "health_probe_certificate_files") == []
 
 
 def test_the_inventorys_own_entries_replace_the_recorded_ones() -> None:
@@ -205,6 +252,7 @@ def test_the_inventorys_own_entries_replace_the_recorded_ones() -> None:
     disks = _value(templar, "__health_probe_disk_paths")
     assert disks == [
         {"path": "/srv/backup/restic", "max_used_percent": 70},
+        {"path": "/srv/models", "max_used_percent": 90, "min_free_bytes": 0},
         {"path": "/srv/backup/state", "max_used_percent": 90, "min_free_bytes": 0},
     ]
     assert _value(templar, "__health_probe_config.checks.backup.status_file") == "/srv/elsewhere/status.json"
