@@ -5,7 +5,8 @@
 #   make venv   the pinned tool chain in .venv/ (every other target creates it on first use)
 #   make plan   plan inventories/example into plan-output/ without touching any host
 # Smaller targets for daily work: make fast (lint + unit), make lint, make unit, make molecule,
-#   make accuracy (the planner against published measurements).
+#   make accuracy (the planner against published measurements), make catalog-age (pins behind
+#   their package index; the maintainer's monthly step, docs/operations.md).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -32,10 +33,11 @@ MOLECULE_JOBS ?= 2
 # module-scoped fixtures (a playbook run, a gateway) are made once.
 UNIT_WORKERS ?= auto
 
-.PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench accuracy clean
+.PHONY: help venv docs lint sanity unit integration molecule images opa docker test fast demo plan bench accuracy \
+  catalog-age clean
 
 help:
-	@sed -n '2,8p' Makefile
+	@sed -n '2,9p' Makefile
 
 venv: $(STAMP) .build/collections/ansible_collections/sovereign/stack
 
@@ -86,7 +88,8 @@ lint: venv
 	  tests/standins/tailscale_standin tests/unit/roles/test_tailscale_address_wait.py tests/unit/roles/test_tailscale_standin.py
 	$(BIN)/mypy --strict roles/baseline/files/usr/local/libexec/sovereign_ssh_tailnet_listen.py \
 	  tests/unit/roles/test_baseline_ssh_tailnet_listen.py
-	$(BIN)/mypy --strict docs/dev/gen_inventory_reference.py tests/unit/docs tests/harness/demo.py tests/harness/demo_mcp_call.py
+	$(BIN)/mypy --strict docs/dev/gen_inventory_reference.py tests/unit/docs tests/harness/demo.py tests/harness/demo_mcp_call.py \
+	  tests/harness/catalog_age.py
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 
@@ -115,6 +118,12 @@ accuracy: venv
 	$(BIN)/python tests/benchmarks/decode_accuracy.py
 	$(BIN)/python tests/benchmarks/weights_accuracy.py
 
+# Every pinned engine, artifact and wheel against its package index (asked by name only): exit 1
+# when a newer release has been out for more than CATALOG_MAX_AGE_DAYS, 2 when no index answered.
+CATALOG_MAX_AGE_DAYS ?= 183
+catalog-age: venv
+	$(BIN)/python tests/harness/catalog_age.py --max-age-days $(CATALOG_MAX_AGE_DAYS)
+
 test:
 	@rm -f .build/stage-times.txt .build/junit-*.xml
 	@$(STAGE) venv $(MAKE) --no-print-directory venv
@@ -127,6 +136,9 @@ test:
 	@$(MAKE) --no-print-directory molecule
 	@$(STAGE) bench-smoke $(BIN)/python tests/benchmarks/bench_plan.py --smoke
 	@$(STAGE) bench-gateway-smoke $(BIN)/python tests/benchmarks/bench_gateway.py --smoke
+	@# A report, not a gate: an aged pin or an unreachable index is printed and the run goes on.
+	@$(STAGE) catalog-age $(MAKE) --no-print-directory catalog-age \
+	  || echo "==> [catalog-age] report only: see docs/operations.md (monthly step) to move the pins"
 	@echo "==> stage times"; cat .build/stage-times.txt
 	@$(BIN)/python tests/harness/junit_totals.py .build/junit-unit.xml .build/junit-integration.xml \
 	  .build/junit-gateway-opa.xml

@@ -81,7 +81,7 @@ MOE_OPTIONAL = (
 QUANT_REQUIRED = ("format", "engines", "bits_per_weight", "quality", "vendors", "source")
 QUANT_OPTIONAL = ("min_compute_capability", "models", "llama_ftype")
 ENGINE_REQUIRED = ("version", "formats", "vendors", "default_port", "source")
-ENGINE_OPTIONAL = ("tuning",)
+ENGINE_OPTIONAL = ("tuning", "package")
 
 # Inline specs in an inventory may carry their own id; catalog entries take it from their key.
 INLINE_ONLY = ("id",)
@@ -220,6 +220,8 @@ class EngineSpec:
     default_port: int
     source: str
     tuning: Mapping[str, Any]
+    # The package index that serves it ("pypi:vllm"), for `make catalog-age`; None: release files.
+    package: str | None = None
 
 
 def _required(fields: tuple[str, ...], source_default: str | None) -> tuple[str, ...]:
@@ -476,4 +478,5 @@ def parse_engine(entry_id: str, entry: object, where: str, source_default: str |
         default_port=port,
         source=reader.text("source", source_default),
         tuning=MappingProxyType(dict(tuning)),
+        package=reader.optional_text("package"),
     )

@@ -122,7 +122,7 @@ def _sglang(engine: EngineSpec, item: LaunchInput) -> Launch:
         "--served-model-name", item.name,
         "--host", LOOPBACK,
         "--port", str(item.port),
-        "--tp", str(item.tensor_parallel),
+        "--tp-size", str(item.tensor_parallel),
         "--context-length", str(item.context),
         "--mem-fraction-static", f"{fraction:.2f}",
         "--max-running-requests", str(item.concurrency),

@@ -105,22 +105,23 @@ def test_scenario_slice_is_what_the_planner_writes(name: str) -> None:
 def test_wheels_carry_the_real_names_at_the_pinned_versions(built: Path) -> None:
     names = sorted(path.name for path in (built / "build").iterdir())
     assert names == [
-        "sglang-0.5.3-py3-none-any.whl",
+        "sglang-0.5.23-py3-none-any.whl",
         "standin-ollama-linux.tgz",
-        "vllm-0.11.0-py3-none-any.whl",
+        "vllm-0.34.0-py3-none-any.whl",
     ]
-    with zipfile.ZipFile(built / "build" / "vllm-0.11.0-py3-none-any.whl") as wheel:
+    with zipfile.ZipFile(built / "build" / "vllm-0.34.0-py3-none-any.whl") as wheel:
         assert (
-            wheel.read("vllm-0.11.0.dist-info/entry_points.txt")
+            wheel.read("vllm-0.34.0.dist-info/entry_points.txt")
             == b"[console_scripts]\nvllm = vllm.standin_cli:main\n"
         )
-        assert b"Name: vllm\nVersion: 0.11.0\n" in wheel.read("vllm-0.11.0.dist-info/METADATA")
+        assert b"Name: vllm\nVersion: 0.34.0\n" in wheel.read("vllm-0.34.0.dist-info/METADATA")
         assert "vllm/_standin_http.py" in wheel.namelist()
 
 
 def test_wheel_record_hashes_match_the_files(built: Path) -> None:
-    with zipfile.ZipFile(built / "build" / "sglang-0.5.3-py3-none-any.whl") as wheel:
-        rows = [line.split(",") for line in wheel.read("sglang-0.5.3.dist-info/RECORD").decode().splitlines()]
+    with zipfile.ZipFile(built / "build" / "sglang-0.5.23-py3-none-any.whl") as wheel:
+        record = wheel.read("sglang-0.5.23.dist-info/RECORD").decode()
+        rows = [line.split(",") for line in record.splitlines()]
         for name, digest, size in rows:
             if name.endswith("/RECORD"):
                 assert (digest, size) == ("", "")
@@ -153,8 +154,8 @@ def test_overrides_make_the_seeded_files_present_in_the_cache(built: Path) -> No
     catalog = load_artifacts(overrides)
     cache = ArtifactCache(built / "cache")
     for name, filename in (
-        ("vllm", "vllm-0.11.0-py3-none-any.whl"),
-        ("sglang", "sglang-0.5.3-py3-none-any.whl"),
+        ("vllm", "vllm-0.34.0-py3-none-any.whl"),
+        ("sglang", "sglang-0.5.23-py3-none-any.whl"),
         ("ollama", "standin-ollama-linux.tgz"),
     ):
         spec = catalog[name]

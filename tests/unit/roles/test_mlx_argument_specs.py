@@ -32,7 +32,7 @@ def test_environment_and_account_are_the_ones_the_engine_role_reads() -> None:
 
 def test_mlx_lm_pin_is_the_version_the_planner_plans_for() -> None:
     engines = yaml.safe_load((REPO / "catalogs" / "engines.yml").read_text())["engines"]
-    assert defaults()["mlx_lm_version"] == engines["mlx-lm"]["version"] == "0.28.2"
+    assert defaults()["mlx_lm_version"] == engines["mlx-lm"]["version"] == "0.32.2"
 
 
 def test_every_task_file_named_in_main_exists() -> None:

@@ -71,7 +71,7 @@ def test_vllm_tensor_parallel_entry(document: dict[str, Any]) -> None:
 def test_markdown_has_every_deployment_and_the_unplaced(document: dict[str, Any]) -> None:
     text = plan_markdown(document)
     assert text.startswith("# Fleet plan\n")
-    assert "| ws | chat | Qwen/Qwen3-14B | vllm 0.11.0 |" in text
+    assert "| ws | chat | Qwen/Qwen3-14B | vllm 0.34.0 |" in text
     assert "| spark | oss | openai/gpt-oss-20b |" in text
     assert "## Unplaced" in text
     assert "| huge | 0 | deepseek-ai/DeepSeek-V3 | needs " in text
