@@ -15,7 +15,7 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.artifacts import (
     DEFAULT_CACHE_DIR,
     ArtifactCache,
     ArtifactError,

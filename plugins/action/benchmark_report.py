@@ -4,7 +4,8 @@
 plan, write benchmark.json, benchmark.md, benchmark.svg and the calibration file.
 
 Documentation: plugins/modules/benchmark_report.py. The comparison lives in
-plugins/plugin_utils/benchmark_compare.py, the rendering in plugins/plugin_utils/benchmark_render.py.
+plugins/plugin_utils/planner/benchmark_compare.py, the rendering in
+plugins/plugin_utils/planner/benchmark_render.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 from ansible.plugins.action import ActionBase
 from ansible_collections.sovereign.stack.plugins.action.fleet_plan import CALIBRATION_FILE, write_files
-from ansible_collections.sovereign.stack.plugins.plugin_utils.benchmark_compare import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.benchmark_compare import (
     DEFAULT_TOLERANCE,
     Settings,
     build_report,
@@ -26,12 +27,12 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.benchmark_compare 
     host_summaries,
     measurements_from_result,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.benchmark_render import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.benchmark_render import (
     benchmark_markdown,
     benchmark_svg,
     label,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.calibration import (
     VARIABLE as CALIBRATION_VARIABLE,
 )
 from ansible_collections.sovereign.stack.plugins.plugin_utils.play_settings import plain

@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, sovereign.stack contributors
 """Controller-side action ``sovereign.stack.fleet_plan``: plan the fleet from hostvars, write the plan files.
 
-Documentation: plugins/modules/fleet_plan.py. The computation lives in plugins/plugin_utils/planner.py.
+Documentation: plugins/modules/fleet_plan.py. The computation lives in
+plugins/plugin_utils/planner/planner.py.
 """
 
 from __future__ import annotations
@@ -16,22 +17,28 @@ from typing import Any
 
 import yaml
 from ansible.plugins.action import ActionBase
-from ansible_collections.sovereign.stack.plugins.plugin_utils import known_variables
-from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import known_variables
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.calibration import (
     VARIABLE as CALIBRATION_VARIABLE,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.calibration import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.calibration import (
     Calibration,
     read_calibration,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import HOST_VARIABLES
-from ansible_collections.sovereign.stack.plugins.plugin_utils.inventory_files import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.hosts import HOST_VARIABLES
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.inventory_files import (
     duplicate_keys,
     inventory_files,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_markdown, plan_svg
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan, unplaced_messages
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_report import (
+    plan_markdown,
+    plan_svg,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import (
+    compute_plan,
+    unplaced_messages,
+)
 from ansible_collections.sovereign.stack.plugins.plugin_utils.play_settings import plain
 
 ARGUMENT_SPEC: dict[str, Any] = {

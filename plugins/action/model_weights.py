@@ -15,10 +15,12 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import DEFAULT_CACHE_DIR, Feedback
-from ansible_collections.sovereign.stack.plugins.plugin_utils.play_settings import plain, setting
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_cache import WeightsCache
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_hub import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.artifacts import (
+    DEFAULT_CACHE_DIR,
+    Feedback,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_cache import WeightsCache
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_hub import (
     DEFAULT_ENDPOINT,
     ENDPOINT_VAR,
     TOKEN_VAR,
@@ -26,12 +28,13 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_hub import
     find_token,
     home_directory,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_sources import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_sources import (
     SOURCES_VAR,
     WeightsError,
     resolve_source,
     wanted_models,
 )
+from ansible_collections.sovereign.stack.plugins.plugin_utils.play_settings import plain, setting
 
 display = Display()
 

@@ -21,7 +21,7 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.sovereign.stack.plugins.plugin_utils.chunked_transfer import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.chunked_transfer import (
     DEFAULT_CHUNK_SIZE,
     MIB,
     Chunk,

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import CatalogError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import memory_need
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.single_host import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import CatalogError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.memory import memory_need
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.single_host import (
     NoFitError,
     catalog_with,
     plan_one,

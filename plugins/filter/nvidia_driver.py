@@ -3,7 +3,7 @@
 """NVIDIA driver filters: nvidia_kernel_module_flavour, nvidia_driver_plan, nvidia_gpu_visibility.
 
 Documentation: the .yml files beside this one. The rules live in catalogs/gpu_drivers.yml and are
-applied by plugins/plugin_utils/nvidia_rules.py.
+applied by plugins/plugin_utils/drivers/nvidia_rules.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sovereign.stack.plugins.plugin_utils import nvidia_rules
+from ansible_collections.sovereign.stack.plugins.plugin_utils.drivers import nvidia_rules
 
 
 def _guard(name: str, call: Callable[[], Any]) -> Any:

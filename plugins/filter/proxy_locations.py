@@ -9,7 +9,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
-from ansible_collections.sovereign.stack.plugins.plugin_utils import proxy_locations as locations
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import proxy_locations as locations
 
 
 def proxy_locations(
@@ -21,7 +21,7 @@ def proxy_locations(
     qdrant_port: int | None = None,
     gateway_port: int | None = None,
 ) -> list[dict[str, Any]]:
-    """What ``host``'s TLS proxy fronts: see plugins/plugin_utils/proxy_locations.py."""
+    """What ``host``'s TLS proxy fronts: see plugins/plugin_utils/planner/proxy_locations.py."""
     try:
         found = locations.proxy_locations(
             plan, host, peers, services=services, qdrant_port=qdrant_port, gateway_port=gateway_port

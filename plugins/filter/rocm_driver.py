@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, sovereign.stack contributors
 """ROCm filters: rocm_plan, amd_apu_memory (documentation: the .yml files beside this one).
 
-The rules live in catalogs/gpu_drivers.yml and are applied by plugins/plugin_utils/amd_rules.py.
+The rules live in catalogs/gpu_drivers.yml and are applied by plugins/plugin_utils/drivers/amd_rules.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sovereign.stack.plugins.plugin_utils import amd_rules
+from ansible_collections.sovereign.stack.plugins.plugin_utils.drivers import amd_rules
 
 
 def _guard(name: str, call: Callable[[], Any]) -> Any:

@@ -23,7 +23,7 @@ COLLECTIONS = Path(__file__).resolve().parents[2] / ".build" / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan  # noqa: E402
 
 # Host shapes of a realistic mixed fleet: (GPU device, count, system RAM GiB).
 SHAPES = (

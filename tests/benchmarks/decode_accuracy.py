@@ -41,7 +41,7 @@ COLLECTIONS = REPO / ".build" / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import (  # noqa: E402
     AttentionSpec,
     Catalog,
     DeviceSpec,
@@ -50,7 +50,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (  
     QuantSpec,
     load_catalog,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.throughput import (  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.throughput import (  # noqa: E402
     DEFAULT_CLASS,
     DecodeSetup,
     bytes_per_token,

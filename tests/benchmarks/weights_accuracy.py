@@ -32,18 +32,18 @@ COLLECTIONS = REPO / ".build" / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import (  # noqa: E402
     Catalog,
     QuantSpec,
     load_catalog,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import model_shape  # noqa: E402
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import (  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_tensors import model_shape  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_types import (  # noqa: E402
     FTYPE_DEFAULT_TYPE,
     GGML_TYPES,
     gguf_tensor_bytes,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import weights_bytes  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.memory import weights_bytes  # noqa: E402
 
 GGUF_SIZES = REPO / "tests" / "fixtures" / "planner" / "gguf_sizes.yml"
 # Labels whose catalog id differs: ggml-org's gpt-oss "MXFP4" files are llama.cpp's MXFP4_MOE type.

@@ -1,7 +1,7 @@
 """`make catalog-age`: print how far each pin of catalogs/engines.yml and catalogs/artifacts.yml is
 behind its package index, and exit 1 when one is behind by more than --max-age-days.
 
-The logic is plugins/plugin_utils/catalog_age.py (unit-tested on recorded index answers); this file
+The logic is plugins/plugin_utils/catalog/catalog_age.py (unit-tested on recorded index answers); this file
 only reads the catalogs, asks the network and prints. docs/operations.md: the monthly step.
 """
 

@@ -182,7 +182,7 @@ def _set_names(node: Any) -> set[str]:
 def test_every_result_a_role_or_playbook_sets_is_known() -> None:
     """The planner refuses unknown sovereign_* and <role>_* names: the collection's own results
     (kept in a fact cache between runs) must never be among them."""
-    from ansible_collections.sovereign.stack.plugins.plugin_utils import known_variables
+    from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import known_variables
 
     files = [*(REPO_ROOT / "roles").glob("*/tasks/*.yml"), *(REPO_ROOT / "playbooks").glob("*.yml")]
     public = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "engine"
 

@@ -20,10 +20,12 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import ArtifactCache
-from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import load_catalog as load_artifacts
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import LaunchInput, launch
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.artifacts import ArtifactCache
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.artifacts import (
+    load_catalog as load_artifacts,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_argv import LaunchInput, launch
 
 REPO = Path(__file__).resolve().parents[3]
 SLICE = REPO / "molecule" / "engine_standins" / "vars" / "plan-slice.yml"

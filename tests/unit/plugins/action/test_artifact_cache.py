@@ -15,7 +15,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
 from ansible_collections.sovereign.stack.plugins.action.artifact_cache import ARGUMENT_SPEC, ActionModule
-from ansible_collections.sovereign.stack.plugins.plugin_utils import artifacts
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache import artifacts
 
 BASE = "https://downloads.example/standin"
 LINUX = b"stand-in linux file\n"

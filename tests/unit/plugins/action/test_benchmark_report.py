@@ -19,7 +19,7 @@ from ansible_collections.sovereign.stack.plugins.action.benchmark_report import 
     ActionModule,
 )
 from ansible_collections.sovereign.stack.plugins.action.fleet_plan import calibration_from_file
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 HOSTS: dict[str, Any] = {
     "ws": {"sovereign_hardware_declared": {"gpus": [{"device": "rtx-4090"}], "memory_gib": 64}},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.sovereign.stack.plugins.action.model_weights import _planned_deployments
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_sources import WeightsError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_sources import WeightsError
 
 CHAT = {"name": "chat", "model": "m/m", "quant": "Q4_K_M", "format": "gguf", "model_path": "/m/chat.gguf"}
 DENSE = {"name": "dense", "model": "m/m", "quant": "BF16", "format": "safetensors", "model_path": "/m/dense"}

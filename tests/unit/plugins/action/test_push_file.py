@@ -20,7 +20,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.sovereign.stack.plugins.action import push_file
 from ansible_collections.sovereign.stack.plugins.action.push_file import ActionModule
 from ansible_collections.sovereign.stack.plugins.modules import file_chunk
-from ansible_collections.sovereign.stack.plugins.plugin_utils.chunked_transfer import MIB
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.chunked_transfer import MIB
 
 SIZE = 5 * MIB + 12345
 CHUNK = MIB

@@ -13,7 +13,7 @@ from ansible_collections.sovereign.stack.plugins.filter.fleet_planner import (
     engine_argv,
     model_memory,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
 
 
 def test_filters_are_registered() -> None:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/filter/nvidia_driver.py and plugins/plugin_utils/nvidia_rules.py.
+"""Tests for plugins/filter/nvidia_driver.py and plugins/plugin_utils/drivers/nvidia_rules.py.
 
 Every recorded machine in tests/fixtures/hardware is decided; expected values are worked out by hand
 from catalogs/gpu_drivers.yml and the machine's recorded PCI ids and compute capabilities.
@@ -21,7 +21,7 @@ from ansible_collections.sovereign.stack.plugins.filter.nvidia_driver import (
     nvidia_gpu_visibility,
     nvidia_kernel_module_flavour,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils import nvidia_rules
+from ansible_collections.sovereign.stack.plugins.plugin_utils.drivers import nvidia_rules
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "hardware"
 NO_NVIDIA = "lists no NVIDIA GPU"

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/filter/rocm_driver.py and plugins/plugin_utils/amd_rules.py, every machine."""
+"""Tests for plugins/filter/rocm_driver.py and plugins/plugin_utils/drivers/amd_rules.py, every machine."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/artifacts.py: catalog, platforms, mirror, checksums, cache, seeding."""
+"""Tests for plugins/plugin_utils/cache/artifacts.py: catalog, platforms, mirror, checksums, cache,
+seeding."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils import artifacts
-from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache import artifacts
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.artifacts import (
     ArtifactCache,
     ArtifactError,
     ArtifactFile,

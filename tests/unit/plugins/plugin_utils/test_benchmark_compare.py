@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""plugins/plugin_utils/benchmark_compare.py: figures beside predictions, flags, calibration factors
+"""plugins/plugin_utils/planner/benchmark_compare.py: figures beside predictions, flags, calibration factors
 (also of a plan that was already calibrated), per-host summaries, and every deployment that could not
 be measured kept with its reason."""
 
@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.benchmark_compare import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.benchmark_compare import (
     NO_RESULT,
     Settings,
     build_report,

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/catalog.py: the shipped catalogs, validation, extensions, matching."""
+"""Tests for plugins/plugin_utils/catalog/catalog.py: the shipped catalogs, validation, extensions,
+matching."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import (
     DEFAULT_CATALOG_DIR,
     Catalog,
     CatalogError,

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/catalog_age.py on recorded index answers (no network)."""
+"""Tests for plugins/plugin_utils/catalog/catalog_age.py on recorded index answers (no network)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils import catalog_age
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import catalog_path
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog_age import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import catalog_age
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import catalog_path
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog_age import (
     AgeRow,
     IndexUnreachable,
     Pin,

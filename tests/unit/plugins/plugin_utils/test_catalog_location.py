@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils import amd_rules, artifacts, nvidia_rules
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import DEFAULT_CATALOG_DIR, catalog_path
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache import artifacts
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import (
+    DEFAULT_CATALOG_DIR,
+    catalog_path,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.drivers import amd_rules, nvidia_rules
 
 PLUGINS = Path(__file__).resolve().parents[4] / "plugins"
 # A path built to the folder: `/ "catalogs"`, `"catalogs" /` or a string starting with catalogs/.

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/chunked_transfer.py: hashes, the resume decision, chunks, progress."""
+"""Tests for plugins/plugin_utils/cache/chunked_transfer.py: hashes, the resume decision, chunks, progress."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.chunked_transfer import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.chunked_transfer import (
     MIB,
     READ_BLOCK,
     Chunk,

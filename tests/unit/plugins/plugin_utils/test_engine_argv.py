@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/engine_argv.py: whole command lines per engine."""
+"""Tests for plugins/plugin_utils/planner/engine_argv.py: whole command lines per engine."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import EngineSpec, load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import EngineSpec, load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_argv import (
     LaunchInput,
     launch,
     model_path,

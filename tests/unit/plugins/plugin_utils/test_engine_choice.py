@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/engine_choice.py: the rule table."""
+"""Tests for plugins/plugin_utils/planner/engine_choice.py: the rule table."""
 
 from __future__ import annotations
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_choice import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_choice import (
     UNLIMITED,
     Attempt,
     attempts,

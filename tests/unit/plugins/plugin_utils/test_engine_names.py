@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/engine_names.py: one list of the engines the planner can start.
+"""Tests for plugins/plugin_utils/planner/engine_names.py: one list of the engines the planner can start.
 
 The deployment reader and the eligibility rules name the engines a deployment may pin; the command
 lines are engine_argv.py's. Both read the names from engine_names.py, so the readers never import
@@ -13,10 +13,10 @@ import ast
 from pathlib import Path
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_argv import BUILDERS
-from ansible_collections.sovereign.stack.plugins.plugin_utils.engine_names import ENGINES_WITH_ARGV
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_argv import BUILDERS
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_names import ENGINES_WITH_ARGV
 
-PLUGIN_UTILS = Path(__file__).resolve().parents[4] / "plugins" / "plugin_utils"
+PLUGIN_UTILS = Path(__file__).resolve().parents[4] / "plugins" / "plugin_utils" / "planner"
 
 
 def _imported_modules(name: str) -> set[str]:
@@ -37,5 +37,5 @@ def test_every_listed_engine_has_a_command_line_and_no_other() -> None:
 def test_readers_of_engine_names_do_not_import_the_command_lines(reader: str) -> None:
     imported = _imported_modules(reader)
     assert "engine_argv" not in imported
-    assert "plugin_utils.engine_argv" not in imported
+    assert "planner.engine_argv" not in imported
     assert "engine_names" in imported

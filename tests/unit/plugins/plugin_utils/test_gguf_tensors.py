@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/gguf_tensors.py: tensor lists from catalog shapes."""
+"""Tests for plugins/plugin_utils/catalog/gguf_tensors.py: tensor lists from catalog shapes."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import Catalog, load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import ModelShape, model_shape
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import Catalog, load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_tensors import (
+    ModelShape,
+    model_shape,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/gguf_types.py: ggml block sizes and llama-quantize's per-tensor recipe."""
+"""Tests for plugins/plugin_utils/catalog/gguf_types.py: ggml block sizes and llama-quantize's
+per-tensor recipe."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import ModelShape, model_shape
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_tensors import (
+    ModelShape,
+    model_shape,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_types import (
     FTYPE_DEFAULT_TYPE,
     GGML_TYPES,
     gguf_tensor_bytes,

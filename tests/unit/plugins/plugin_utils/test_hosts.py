@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/hosts.py: declared and detected hardware, budgets, differences."""
+"""Tests for plugins/plugin_utils/planner/hosts.py: declared and detected hardware, budgets, differences."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.hosts import GIB, read_host
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.hosts import GIB, read_host
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
 
 CATALOG = load_catalog()
 

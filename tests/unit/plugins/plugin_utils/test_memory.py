@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/memory.py: exact KV cache sizes, weights against real GGUF files."""
+"""Tests for plugins/plugin_utils/planner/memory.py: exact KV cache sizes, weights against real GGUF files."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import (
     AttentionSpec,
     ModelSpec,
     load_catalog,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import model_shape
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import gguf_tensor_bytes
-from ansible_collections.sovereign.stack.plugins.plugin_utils.memory import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_tensors import model_shape
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_types import gguf_tensor_bytes
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.memory import (
     active_weight_bytes_per_token,
     embedding_params,
     kv_cache_bytes,

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/placement.py (through planner.compute_plan): the fleet pass."""
+"""Tests for plugins/plugin_utils/planner/placement.py (through planner.compute_plan): the fleet pass."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 
 def host(device: str, count: int = 1, memory_gib: int = 64) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""The placement search (plugins/plugin_utils/search.py): the plan a small team expects, priorities
+"""The placement search (plugins/plugin_utils/planner/search.py): the plan a small team expects, priorities
 and preferences, and the exact search against an exhaustive one on random small fleets.
 
 SOVEREIGN_PLACEMENT_EXAMPLES and SOVEREIGN_PLACEMENT_DEPLOYMENTS raise the number of random fleets
@@ -15,11 +15,11 @@ import random
 from typing import Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils import objective, search
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.fit import HostState, consume
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import parse_deployments
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan, read_hosts
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import objective, search
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.fit import HostState, consume
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_inputs import parse_deployments
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan, read_hosts
 
 CATALOG = load_catalog()
 EXAMPLES = int(os.environ.get("SOVEREIGN_PLACEMENT_EXAMPLES", "40"))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 from ansible_collections.sovereign.stack.plugins.action.fleet_plan import calibration_from_file
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 INLINE_UNIFIED = {
     "name": "Lab APU",

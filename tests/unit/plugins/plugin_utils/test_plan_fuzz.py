@@ -18,10 +18,13 @@ from typing import Any
 from unittest.mock import MagicMock
 
 from ansible_collections.sovereign.stack.plugins.action.fleet_plan import ActionModule
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_markdown, plan_svg
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_report import (
+    plan_markdown,
+    plan_svg,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

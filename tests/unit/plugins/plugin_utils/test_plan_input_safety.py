@@ -16,9 +16,9 @@ import posixpath
 from typing import Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import plan_markdown
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_report import plan_markdown
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 GIB = 1024**3
 RIG: dict[str, Any] = {"sovereign_hardware_declared": {"gpus": [{"device": "rtx-4090"}], "memory_gib": 64}}

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, sovereign.stack contributors
 """Bad inventories: every problem is reported with where it is, the value and what would be valid.
 
-Covers plugins/plugin_utils/plan_inputs.py, hosts.py, placement.check_requests and planner.py.
+Covers plugins/plugin_utils/planner/plan_inputs.py, hosts.py, placement.check_requests and planner.py.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import copy
 from typing import Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_errors import PlanInputError
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_inputs import parse_deployments
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_errors import PlanInputError
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_inputs import parse_deployments
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 HOSTS: dict[str, Any] = {
     "ws-3090": {

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/plan_report.py: plan.json's contract, plan.md, plan-memory.svg."""
+"""Tests for plugins/plugin_utils/planner/plan_report.py: plan.json's contract, plan.md, plan-memory.svg."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.plan_report import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.plan_report import (
     BAR_WIDTH,
     MIN_LABEL_WIDTH,
     plan_markdown,
     plan_svg,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.planner import compute_plan
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.planner import compute_plan
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTVARS = {

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/quant_choice.py: which quantizations an engine may use, best first."""
+"""Tests for plugins/plugin_utils/planner/quant_choice.py: which quantizations an engine may use,
+best first."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import (
     CatalogError,
     QuantSpec,
     load_catalog,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.quant_choice import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.quant_choice import (
     candidates,
     capability_tuple,
     ranked,

@@ -11,14 +11,14 @@ catalog numbers and the recipe for every type.
 from __future__ import annotations
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_tensors import model_shape
-from ansible_collections.sovereign.stack.plugins.plugin_utils.gguf_types import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_tensors import model_shape
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.gguf_types import (
     FTYPE_DEFAULT_TYPE,
     LLAMA_FTYPES,
     gguf_tensor_bytes,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.quant_choice import candidates
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.quant_choice import candidates
 
 # llama.cpp file types the catalog leaves out, and why.
 NOT_IN_CATALOG = {

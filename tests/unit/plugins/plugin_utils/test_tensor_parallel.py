@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/tensor_parallel.py: allowed sizes and the reasons for rejections."""
+"""Tests for plugins/plugin_utils/planner/tensor_parallel.py: allowed sizes and the reasons for rejections."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.tensor_parallel import options, rejection
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.tensor_parallel import (
+    options,
+    rejection,
+)
 
 
 def test_llama_8b_allows_powers_of_two_up_to_the_gpu_count() -> None:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/throughput.py: the roofline by hand and its parts. Its accuracy on
+"""Tests for plugins/plugin_utils/planner/throughput.py: the roofline by hand and its parts. Its accuracy on
 published rates is gated by test_decode_accuracy.py (leave-one-source-out over every usable row)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sovereign.stack.plugins.plugin_utils.throughput import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog import load_catalog
+from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.throughput import (
     DecodeSetup,
     bytes_per_token,
     decode_tps,

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/weights_cache.py and weights_hub.py against the Hub stand-in.
+"""Tests for plugins/plugin_utils/cache/weights_cache.py and weights_hub.py against the Hub stand-in.
 
 The stand-in (tests/standins/hf_hub_standin.py) serves on 127.0.0.1 through Ansible's real
 ``open_url``, so redirects, Range requests and cut connections are the real ones.
@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.artifacts import Feedback
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_cache import WeightsCache, git_blob_id
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_hub import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.artifacts import Feedback
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_cache import (
+    WeightsCache,
+    git_blob_id,
+)
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_hub import (
     HubClient,
     Token,
     default_opener,
     find_token,
     parse_listing,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_sources import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_sources import (
     ModelSource,
     WantedModel,
     WeightsError,

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: (c) 2026, sovereign.stack contributors
-"""Tests for plugins/plugin_utils/weights_sources.py: sources, file selection and their errors.
+"""Tests for plugins/plugin_utils/cache/weights_sources.py: sources, file selection and their errors.
 
 The listings are shaped like real repositories (file names of Qwen/Qwen3-8B-GGUF,
 unsloth's split GGUFs, meta-llama/Llama-3.1-8B-Instruct and mistralai/Mistral-7B-Instruct-v0.3).
@@ -9,7 +9,7 @@ unsloth's split GGUFs, meta-llama/Llama-3.1-8B-Instruct and mistralai/Mistral-7B
 from __future__ import annotations
 
 import pytest
-from ansible_collections.sovereign.stack.plugins.plugin_utils.weights_sources import (
+from ansible_collections.sovereign.stack.plugins.plugin_utils.cache.weights_sources import (
     ModelSource,
     RemoteFile,
     WantedModel,
