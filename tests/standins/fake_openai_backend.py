@@ -6,10 +6,11 @@ Test-only, standard library only. It answers ``GET /health``, ``GET /v1/models``
 ``/v1/chat/completions``, ``/v1/completions`` and ``/v1/embeddings`` over HTTP/1.1 with kept-alive
 connections. A completion has ``--chunks`` tokens; streamed, each is an SSE event sent
 ``--chunk-delay`` seconds after the previous one (a non-streamed answer comes ``--answer-delay``
-seconds after the request), so a test can tell a relayed chunk from a buffered
-whole. ``usage`` counts the prompt's whitespace-separated words and the chunks, and the last streamed
-event carries it too (as llama-server's does), so accounting can be checked against what the
-backend said. Written on raw asyncio streams so that its own cost stays small beside a router's.
+seconds after the request), so a test can tell a relayed chunk from a buffered whole;
+``--refuse-with 503`` answers every completion with that status, as an engine still loading.
+``usage`` counts the prompt's whitespace-separated words and the chunks, and the last streamed event
+carries it too, so accounting can be checked against what the backend said. Written on raw asyncio
+streams so that its own cost stays small beside a router's.
 
     python fake_openai_backend.py --port 18001 --model small [--chunks 8] [--chunk-delay 0.02]
 """
@@ -37,8 +38,11 @@ def _prompt_words(request: dict[str, Any]) -> int:
 class Backend:
     """One fake engine serving ``model``."""
 
-    def __init__(self, model: str, chunks: int, chunk_delay: float, answer_delay: float = 0.0) -> None:
+    def __init__(
+        self, model: str, chunks: int, chunk_delay: float, answer_delay: float = 0.0, refuse_with: int = 0
+    ) -> None:
         self.model = model
+        self.refuse_with = refuse_with
         self.chunks = chunks
         self.chunk_delay = chunk_delay
         self.answer_delay = answer_delay
@@ -77,6 +81,10 @@ class Backend:
             )
         if method != "POST" or target not in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
             return await _send_json(writer, 404, {"error": {"message": f"no route {target}", "code": 404}})
+        if self.refuse_with:
+            return await _send_json(
+                writer, self.refuse_with, {"error": {"message": "loading model", "code": 503}}
+            )
         try:
             request = json.loads(body)
         except ValueError:
@@ -158,8 +166,11 @@ def main() -> None:
     parser.add_argument(
         "--answer-delay", type=float, default=0.0, help="seconds before a non-streamed answer"
     )
+    parser.add_argument("--refuse-with", type=int, default=0, help="answer every completion with this status")
     options = parser.parse_args()
-    backend = Backend(options.model, options.chunks, options.chunk_delay, options.answer_delay)
+    backend = Backend(
+        options.model, options.chunks, options.chunk_delay, options.answer_delay, options.refuse_with
+    )
     asyncio.run(serve(options.host, options.port, backend))
 
 

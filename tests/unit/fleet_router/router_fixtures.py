@@ -18,7 +18,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 BACKEND = REPO / "tests" / "standins" / "fake_openai_backend.py"
-ROUTER_FILES = REPO / "roles" / "fleet_router" / "files"
+ROUTER_FILES = REPO / "services" / "fleet_router"
 
 
 def free_port() -> int:
@@ -54,11 +54,12 @@ class Backend:
 
 
 def start_backend(
-    model: str, chunks: int = 4, chunk_delay: float = 0.01, answer_delay: float = 0.0
+    model: str, chunks: int = 4, chunk_delay: float = 0.01, answer_delay: float = 0.0, refuse_with: int = 0
 ) -> Backend:
     port = free_port()
     argv = [sys.executable, str(BACKEND), "--port", str(port), "--model", model, "--chunks", str(chunks)]
     argv += ["--chunk-delay", str(chunk_delay), "--answer-delay", str(answer_delay)]
+    argv += ["--refuse-with", str(refuse_with)]
     process = subprocess.Popen(argv)
     wait_listening(port, process)
     return Backend(model, port, process)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.sovereign.stack.plugins.plugin_utils.fleet_routes import fleet_routes
 from router_fixtures import Router, post, start_backend, start_router, table_of
 
 CHAT: dict[str, Any] = {"messages": [{"role": "user", "content": "four words of prompt"}], "max_tokens": 8}
@@ -34,7 +35,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
         ]
     )
     limits = {"clients": {"limited": {"requests_per_minute": 2}}}
-    router = start_router(tmp_path_factory.mktemp("router"), table, [*small, slow, big], limits=limits)
+    work = tmp_path_factory.mktemp("router")
+    router = start_router(work, table, [*small, slow, big], limits=limits, max_body_bytes=65536)
     yield router
     router.stop()
 
@@ -73,6 +75,39 @@ def test_an_unknown_model_is_an_openai_404_naming_the_known(fleet: Router) -> No
     assert headers["content-type"] == "application/json"
     assert error["code"] == "model_not_found"
     assert "small, slow, big" in error["message"]
+
+
+def test_a_body_over_the_limit_is_an_openai_413(fleet: Router) -> None:
+    status, _headers, body = post(fleet.connection(), {**CHAT, "model": "small", "prompt": "x" * 100_000})
+    assert status == 413
+    assert json.loads(body)["error"]["code"] == "request_too_large"
+
+
+def test_a_table_from_the_plan_routes(tmp_path: Path) -> None:
+    """The filter's table, as the role will write it, is what the router reads."""
+    chat, code = start_backend("chat"), start_backend("code")
+    plan = {
+        "hosts": {
+            "a": {
+                "deployments": [
+                    {"name": "chat", "port": chat.port, "context": 8192, "engine": "llama_cpp",
+                     "memory": {"weights_bytes": 2_000}},
+                    {"name": "code", "port": code.port, "context": 8192, "engine": "llama_cpp",
+                     "memory": {"weights_bytes": 1_000}},
+                ]
+            }
+        }
+    }  # fmt: skip
+    router = start_router(tmp_path, fleet_routes(plan, "a", tags={"code": ["code"]}), [chat, code])
+    try:
+        connection = router.connection()
+        served = [
+            json.loads(post(connection, {**CHAT, "model": name})[2])["model"]
+            for name in ("chat", "auto:code")
+        ]
+        assert served == ["chat", "code"]
+    finally:
+        router.stop()
 
 
 def test_streaming_is_relayed_as_it_comes(fleet: Router) -> None:
@@ -184,6 +219,20 @@ def test_every_replica_down_is_a_quick_openai_503(replicated: Router) -> None:
         assert headers["retry-after"] == "1"
         assert json.loads(body)["error"]["code"] == "model_unavailable"
         time.sleep(0.5)
+
+
+def test_a_replica_answering_503_before_anything_was_sent_is_passed_over(tmp_path: Path) -> None:
+    loading, ready = start_backend("small", refuse_with=503), start_backend("small")
+    router = start_router(tmp_path, table_of([("small", 4096, 1, [], [loading, ready])]), [loading, ready])
+    try:
+        connection = router.connection()
+        statuses = [post(connection, {**CHAT, "model": "small"})[0] for _ in range(10)]
+        assert statuses == [200] * 10
+        first = json.loads(router.accounting_log.read_text().splitlines()[0])
+        # The first request went to the loading engine (first in the table), then to the ready one.
+        assert (first["attempts"], first["replica"]) == (2, f"h{ready.port}")
+    finally:
+        router.stop()
 
 
 def test_an_answer_cut_after_its_first_byte_is_not_retried(tmp_path: Path) -> None:
