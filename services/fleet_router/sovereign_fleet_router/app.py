@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from .accounting import Accounting
 from .balancer import AUTO, Balancer
 from .config import RouterConfig
-from .errors import ApiError, not_found
+from .errors import not_found
 from .health import HealthChecker
 from .limits import Limits
 from .proxy import Forwarder, send_error
@@ -121,8 +121,7 @@ class RouterApp:
         elif path == "/metrics" and method == "GET":
             await _send_body(send, 200, self.accounting.metrics().encode(), b"text/plain; version=0.0.4")
         else:
-            error: ApiError = not_found(path)
-            await send_error(send, error)
+            await send_error(send, not_found(path))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         checks: asyncio.Task[None] | None = None
