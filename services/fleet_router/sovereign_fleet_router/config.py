@@ -77,7 +77,7 @@ def parse_config(document: Any) -> RouterConfig:
     health = document.get("health", {})
     if not isinstance(health, dict):
         raise ConfigError("health must be an object")
-    path = health.get("path", "/health")
+    path = health.get("path", HealthSettings.path)
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConfigError("health.path must start with '/'")
     limits = document.get("limits", {})

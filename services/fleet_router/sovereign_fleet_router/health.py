@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 class HealthSettings:
     """How replicas are checked."""
 
-    path: str = "/health"
+    # Every engine the plan can choose answers it (Ollama has no /health), and it is what the engine
+    # role's readiness wait asks of each engine.
+    path: str = "/v1/models"
     interval_s: float = 1.0
     timeout_s: float = 1.0
     eject_after: int = 2

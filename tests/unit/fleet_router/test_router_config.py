@@ -20,7 +20,7 @@ BASE = {
 def test_defaults() -> None:
     config = parse_config(BASE)
     assert (config.listen_address, config.listen_port) == ("127.0.0.1", 8090)
-    assert config.health.eject_after == 2
+    assert (config.health.path, config.health.eject_after) == ("/v1/models", 2)
     assert config.default_limit.requests_per_minute is None
 
 
