@@ -82,6 +82,9 @@ lint: venv
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
+	@# The fleet router is a service of its own too (services/fleet_router), with its stand-in engine.
+	MYPYPATH=services/fleet_router:tests/unit/fleet_router $(BIN)/mypy --strict services/fleet_router/sovereign_fleet_router \
+	  tests/unit/fleet_router tests/benchmarks/bench_fleet_router.py tests/standins/fake_openai_backend.py
 	$(BIN)/mypy --strict roles/backup/files/sovereign_backup.py roles/health_probe/files/sovereign_health_probe.py \
 	  tests/unit/backup tests/unit/health_probe
 	$(BIN)/mypy --strict roles/tailscale/files/usr/local/libexec/sovereign_tailnet_address_wait.py \
@@ -136,6 +139,7 @@ test:
 	@$(MAKE) --no-print-directory molecule
 	@$(STAGE) bench-smoke $(BIN)/python tests/benchmarks/bench_plan.py --smoke
 	@$(STAGE) bench-gateway-smoke $(BIN)/python tests/benchmarks/bench_gateway.py --smoke
+	@$(STAGE) bench-fleet-router-smoke $(BIN)/python tests/benchmarks/bench_fleet_router.py --smoke
 	@# A report, not a gate: an aged pin or an unreachable index is printed and the run goes on.
 	@$(STAGE) catalog-age $(MAKE) --no-print-directory catalog-age \
 	  || echo "==> [catalog-age] report only: see docs/operations.md (monthly step) to move the pins"
