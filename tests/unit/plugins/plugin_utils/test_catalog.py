@@ -258,7 +258,181 @@ CONFIG_JSON: dict[str, dict[str, Any]] = {
     },
     "deepseek-ai/DeepSeek-V3": {"layers": 61, "kv_lora_rank": 512, "qk_rope_head_dim": 64},
     "meta-llama/Llama-4-Scout-17B-16E-Instruct": {"sliding_window": 8192, "moe": (16, 1, 1)},
+    # Issue 27: config.json files vendored by ai-dynamo/aiconfigurator (model_configs/, commit
+    # 095f58a5 unless noted) and akougkas/warpio-cli (Qwen3-4B 2507). Qwen3.5/3.6: text_config;
+    # linear_layers = layer_types entries "linear_attention".
+    "Qwen/Qwen3.5-27B": {
+        "layers": 64,
+        "hidden_size": 5120,
+        "attention_heads": 24,
+        "kv_heads": 4,
+        "head_dim": 256,
+        "vocab_size": 248320,
+        "max_context": 262144,
+        "tie_embeddings": False,
+        "linear_layers": 48,
+        "intermediate_size": 17408,
+    },
+    "Qwen/Qwen3.5-35B-A3B": {
+        "layers": 40,
+        "hidden_size": 2048,
+        "attention_heads": 16,
+        "kv_heads": 2,
+        "head_dim": 256,
+        "vocab_size": 248320,
+        "max_context": 262144,
+        "linear_layers": 30,
+        "moe": (256, 8, 1),
+        "expert_intermediate_size": 512,
+    },
+    "Qwen/Qwen3.5-122B-A10B": {
+        "layers": 48,
+        "hidden_size": 3072,
+        "attention_heads": 32,
+        "kv_heads": 2,
+        "head_dim": 256,
+        "linear_layers": 36,
+        "moe": (256, 8, 1),
+        "expert_intermediate_size": 1024,
+    },
+    "Qwen/Qwen3.5-397B-A17B": {
+        "layers": 60,
+        "hidden_size": 4096,
+        "attention_heads": 32,
+        "kv_heads": 2,
+        "head_dim": 256,
+        "linear_layers": 45,
+        "moe": (512, 10, 1),
+        "expert_intermediate_size": 1024,
+    },
+    # nvidia/Qwen3.6-*-NVFP4 config.json (text_config as the base repos'; only quantization_config added)
+    "Qwen/Qwen3.6-27B": {
+        "layers": 64,
+        "hidden_size": 5120,
+        "kv_heads": 4,
+        "head_dim": 256,
+        "linear_layers": 48,
+    },
+    "Qwen/Qwen3.6-35B-A3B": {
+        "layers": 40,
+        "hidden_size": 2048,
+        "kv_heads": 2,
+        "linear_layers": 30,
+        "moe": (256, 8, 1),
+    },
+    "Qwen/Qwen3-1.7B": {
+        "layers": 28,
+        "hidden_size": 2048,
+        "attention_heads": 16,
+        "kv_heads": 8,
+        "head_dim": 128,
+        "vocab_size": 151936,
+        "max_context": 40960,
+        "tie_embeddings": True,
+        "intermediate_size": 6144,
+    },
+    "Qwen/Qwen3-4B-Instruct-2507": {
+        "layers": 36,
+        "hidden_size": 2560,
+        "attention_heads": 32,
+        "kv_heads": 8,
+        "head_dim": 128,
+        "max_context": 262144,
+        "tie_embeddings": True,
+        "intermediate_size": 9728,
+    },
+    "Qwen/Qwen3-Coder-480B-A35B-Instruct": {
+        "layers": 62,
+        "hidden_size": 6144,
+        "attention_heads": 96,
+        "kv_heads": 8,
+        "head_dim": 128,
+        "max_context": 262144,
+        "moe": (160, 8, 0),
+        "intermediate_size": 8192,
+        "expert_intermediate_size": 2560,
+    },
+    # src/aiconfigurator/model_configs at 1b7cfb10
+    "Qwen/Qwen3-Next-80B-A3B-Thinking": {
+        "layers": 48,
+        "hidden_size": 2048,
+        "kv_heads": 2,
+        "head_dim": 256,
+        "linear_layers": 36,
+        "moe": (512, 10, 1),
+    },
+    "moonshotai/Kimi-K2-Instruct": {
+        "layers": 61,
+        "hidden_size": 7168,
+        "attention_heads": 64,
+        "vocab_size": 163840,
+        "max_context": 131072,
+        "kv_lora_rank": 512,
+        "qk_rope_head_dim": 64,
+        "moe": (384, 8, 1),
+    },
+    # src/aiconfigurator/model_configs at d9219759
+    "moonshotai/Kimi-K2-Thinking": {
+        "layers": 61,
+        "max_context": 262144,
+        "kv_lora_rank": 512,
+        "moe": (384, 8, 1),
+    },
+    # zai-org/GLM-4.7-FP8 config.json, src/aiconfigurator/model_configs at 19d098ad
+    "zai-org/GLM-4.7": {
+        "layers": 92,
+        "hidden_size": 5120,
+        "attention_heads": 96,
+        "kv_heads": 8,
+        "head_dim": 128,
+        "vocab_size": 151552,
+        "max_context": 202752,
+        "moe": (160, 8, 1),
+    },
+    "MiniMaxAI/MiniMax-M2.5": {
+        "layers": 62,
+        "hidden_size": 3072,
+        "attention_heads": 48,
+        "kv_heads": 8,
+        "head_dim": 128,
+        "vocab_size": 200064,
+        "max_context": 196608,
+        "moe": (256, 8, 0),
+        "expert_intermediate_size": 1536,
+    },
+    "MiniMaxAI/MiniMax-M2.7": {"layers": 62, "kv_heads": 8, "max_context": 204800, "moe": (256, 8, 0)},
 }
+
+# The models issue 27 added (every one must be in CONFIG_JSON above and in test_memory's KV table).
+ISSUE_27_MODELS = (
+    "Qwen/Qwen3.5-27B",
+    "Qwen/Qwen3.5-35B-A3B",
+    "Qwen/Qwen3.5-122B-A10B",
+    "Qwen/Qwen3.5-397B-A17B",
+    "Qwen/Qwen3.6-27B",
+    "Qwen/Qwen3.6-35B-A3B",
+    "Qwen/Qwen3-1.7B",
+    "Qwen/Qwen3-4B-Instruct-2507",
+    "Qwen/Qwen3-Coder-480B-A35B-Instruct",
+    "Qwen/Qwen3-Next-80B-A3B-Thinking",
+    "moonshotai/Kimi-K2-Instruct",
+    "moonshotai/Kimi-K2-Thinking",
+    "zai-org/GLM-4.7",
+    "MiniMaxAI/MiniMax-M2.5",
+    "MiniMaxAI/MiniMax-M2.7",
+)
+
+
+def test_issue_27_models_are_shipped_with_pinned_sources(catalog: Catalog) -> None:
+    """At least 15 new models, three MoE, two hybrid or sliding, each checked against its config.json."""
+    models = [catalog.models[model_id] for model_id in ISSUE_27_MODELS]
+    assert len(models) >= 15
+    assert sum(model.moe is not None for model in models) >= 3
+    assert sum(model.attention.kind in ("hybrid", "sliding") for model in models) >= 2
+    assert set(ISSUE_27_MODELS) <= set(CONFIG_JSON)
+    for model in models:
+        # A vendored copy at a commit, not a moving Hugging Face page that could not be read.
+        assert re.match(r"^https://github\.com/[^/]+/[^/]+/blob/[0-9a-f]{40}/", model.source), model.id
 
 
 @pytest.mark.parametrize("model_id", sorted(CONFIG_JSON))
@@ -277,6 +451,8 @@ def test_model_numbers_match_config_json(catalog: Catalog, model_id: str) -> Non
             assert (model.moe.experts, model.moe.experts_active, model.moe.shared_experts) == expected
         elif field in attention_fields:
             assert getattr(model.attention, field) == expected, field
+        elif field == "expert_intermediate_size":
+            assert model.moe is not None and model.moe.expert_intermediate_size == expected
         else:
             assert getattr(model, field) == expected, field
 

@@ -10,6 +10,10 @@ the model improves. Set at LOSO median 20.5 %, p90 46.7 %; tightened to 15.0 % /
 from six more independent sources were added (Strix Halo, Apple M1/M2 Max, MoE on unified memory).
 The same rows raised the in-sample p90 from 22.4 % to 30.1 %: they disagree with the Apple rows of
 llama.cpp discussion #4167 by more than one efficiency per device class can reconcile (docs/planner.md).
+Issue 27's catalog models (Qwen3.5/3.6 and others) brought 26 rows in that had been skipped for an
+unknown model (23 of them hiesch-m3max-bench: mlx-lm, llama.cpp and the first GPU rows of Ollama on
+Apple). Refitted: LOSO 15.6 % / 44.9 % over 350 rows (gates unchanged and met); in-sample median 6.7 %
+-> 7.3 % (the 26 rows alone: 12.9 % in-sample), so that gate moved from 7.0 % to 7.5 %, p90 29.3 %.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog im
 # Achieved leave-one-source-out figures, rounded up (the issue's goal is 10 % / 25 %).
 LOSO_MEDIAN_GATE = 16.0
 LOSO_P90_GATE = 47.0
-IN_SAMPLE_MEDIAN_GATE = 7.0
+IN_SAMPLE_MEDIAN_GATE = 7.5  # 7.0 until issue 27 added 26 rows (module docstring)
 IN_SAMPLE_P90_GATE = 32.0
 
 
