@@ -57,14 +57,12 @@ TLS_PROXY = {
     "config_dir": "/srv/tls",
     "certificate_files": ["/srv/tls/cert.pem", "/srv/tls/ca.pem"],
 }
-HEALTH = {"config_dir": "/srv/health/etc", "state_dir": "/srv/health/state"}
 MOVED = {
     "sovereign_opa": OPA,
     "sovereign_mcp_gateway": GATEWAY,
     "sovereign_backup": BACKUP,
     "sovereign_engine": ENGINE,
     "sovereign_tls_proxy": TLS_PROXY,
-    "sovereign_health_probe": HEALTH,
 }
 # What Ansible's setup gives for a .fact file that is not JSON.
 UNREADABLE = "error loading facts as JSON or ini - please check content: /etc/ansible/facts.d/x.fact"
@@ -114,12 +112,8 @@ def test_the_records_hold_what_the_readers_read() -> None:
         "state_dir": "/var/lib/sovereign-backup",
         "repository_path": "/var/backups/sovereign/restic",
     }
-    assert _record_fields("health_probe") == {
-        "config_dir": "/etc/sovereign-health",
-        "state_dir": "/var/lib/sovereign-health",
-    }
     assert set(OPA) == set(_record_fields("opa")) and set(GATEWAY) == set(_record_fields("mcp_gateway"))
-    assert set(BACKUP) == set(_record_fields("backup")) and set(HEALTH) == set(_record_fields("health_probe"))
+    assert set(BACKUP) == set(_record_fields("backup"))
 
 
 def _output_fields(role: str) -> dict[str, Any]:
@@ -171,7 +165,7 @@ def test_the_backup_saves_the_recorded_folders_and_treats_the_logs_as_append_onl
     templar = _templar("backup", MOVED)
     paths = _value(templar, "__backup_paths")
     for folder in ("/srv/opa/etc", "/srv/opa/log", "/srv/gateway/etc", "/srv/gateway/log", "/srv/tls",
-                   "/srv/health/etc", "/srv/models"):  # fmt: skip
+                   "/srv/models"):  # fmt: skip
         assert folder in paths
     # The weights in the recorded models folder stay out unless backup_model_weights says otherwise.
     assert "/srv/models/**/*.gguf" in _value(templar, "__backup_excludes")
@@ -317,3 +311,29 @@ def test_a_gateway_with_no_opa_to_ask_is_refused_by_name(tmp_path: Path) -> None
         if "without-opa" in task["hosts"]
     ]
     assert any("check mode: without-opa: mcp_gateway_opa_url is empty" in message for message in said), said
+
+
+# The layer of site.yml each record's role belongs to.
+RECORD_LAYERS = {
+    "sovereign_engine": "engine",
+    "sovereign_qdrant": "services",
+    "sovereign_opa": "services",
+    "sovereign_mcp_gateway": "services",
+    "sovereign_tls_proxy": "tls_proxy",
+    "sovereign_health_probe": "health",
+}
+
+
+def test_the_backup_reads_only_records_of_layers_that_run_before_it() -> None:
+    """A record written after the backup layer reached the backup's settings one run late, so the
+    second run of the site scenario changed the backup configuration on every host (idempotence)."""
+    layers = yaml.safe_load((ROLES.parent / "playbooks" / "vars" / "site_layers.yml").read_text())[
+        "__site_all_layers"
+    ]
+    text = (ROLES / "backup" / "vars" / "main.yml").read_text() + (
+        ROLES / "backup" / "defaults" / "main.yml"
+    ).read_text()
+    read = {record for record in RECORD_LAYERS if record in text}
+    assert read >= {"sovereign_engine", "sovereign_qdrant", "sovereign_tls_proxy"}
+    for record in read:
+        assert layers.index(RECORD_LAYERS[record]) < layers.index("backup"), record
