@@ -298,17 +298,17 @@ def start_targets(
 
 def measure(targets: list[Target], requests: int) -> None:
     """Warm every target up, then interleave the measured requests target by target."""
-    for _ in range(min(50, requests)):
+    for _warmup in range(min(50, requests)):
         for target in targets:
             target.measure_plain()
             target.measure_stream()
     for target in targets:
         target.plain.clear()
         target.first_event.clear()
-    for _ in range(requests):
+    for _request in range(requests):
         for target in targets:
             target.measure_plain()
-    for _ in range(max(requests // 5, 10)):
+    for _request in range(max(requests // 5, 10)):
         for target in targets:
             target.measure_stream()
 

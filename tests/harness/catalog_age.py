@@ -19,7 +19,7 @@ COLLECTIONS = ROOT / ".build" / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils import catalog_age  # noqa: E402
+from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog import catalog_age  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,13 +20,13 @@ import json
 import re
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
 
 PYPI_JSON_URL = "https://pypi.org/pypi"
 NPM_REGISTRY_URL = "https://registry.npmjs.org"
@@ -83,7 +83,7 @@ class AgeRow:
 
 def parse_index_ref(text: str) -> tuple[str, str]:
     """``pypi:vllm`` -> (``pypi``, ``vllm``); ValueError for an index this report cannot ask."""
-    index, _, package = text.partition(":")
+    index, _colon, package = text.partition(":")
     if index not in {"pypi", "npm"} or not package:
         raise ValueError(f"package {text!r}: expected pypi:<name> or npm:<name>")
     return index, package
@@ -112,13 +112,24 @@ def pins_from_catalogs(engines: Mapping[str, Any], artifacts: Mapping[str, Any])
     return pins
 
 
-def _final(version: str) -> Version | None:
-    """The version if it is a final release (pre-releases and unparsable tags are skipped)."""
-    try:
-        parsed = Version(version)
-    except InvalidVersion:
+# A final release in PEP 440's terms: optional epoch, dotted numbers, optional post-release; a
+# pre-release (a, b, rc), a development release or anything else does not match. Written here
+# because ansible-test's import check runs without the packaging library.
+FINAL_RELEASE = re.compile(r"(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[._-]?post[._-]?(\d+)|-(\d+))?")
+# (epoch, release numbers without trailing zeros, post-release or -1): ordered as PEP 440 orders them.
+VersionKey = tuple[int, tuple[int, ...], int]
+
+
+def _final(version: str) -> VersionKey | None:
+    """The version's sort key if it is a final release (pre-releases and unparsable tags are skipped)."""
+    found = FINAL_RELEASE.fullmatch(version.strip().lower().removeprefix("v"))
+    if found is None:
         return None
-    return None if parsed.is_prerelease or parsed.is_devrelease else parsed
+    release = tuple(int(part) for part in found.group(2).split("."))
+    while len(release) > 1 and release[-1] == 0:
+        release = release[:-1]
+    post = found.group(3) or found.group(4)
+    return (int(found.group(1) or 0), release, int(post) if post is not None else -1)
 
 
 def _day(timestamp: object) -> date | None:
@@ -192,13 +203,12 @@ Fetcher = Callable[[str], Mapping[str, Any]]
 
 def fetch_json(url: str, timeout: float = FETCH_TIMEOUT_S) -> Mapping[str, Any]:
     """GET ``url`` as JSON; every failure (DNS, TLS, HTTP, timeout, bad JSON) is IndexUnreachable."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with open_url(url, headers={"Accept": "application/json"}, timeout=timeout) as response:
             document = json.load(response)
     except urllib.error.HTTPError as exc:
         raise IndexUnreachable(f"HTTP {exc.code} from {url}") from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, UrlsConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise IndexUnreachable(f"{url}: {reason}") from exc
     if not isinstance(document, Mapping):

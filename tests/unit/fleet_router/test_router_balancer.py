@@ -36,7 +36,7 @@ def test_least_in_flight_wins_and_ties_take_turns() -> None:
     deployments = fleet()
     balancer = Balancer(deployments)
     first, second = deployments[0].replicas
-    picks = [balancer.pick_replica(deployments[0]) for _ in range(4)]
+    picks = [balancer.pick_replica(deployments[0]) for _pick in range(4)]
     assert picks == [first, second, first, second]
     first.in_flight = 3
     assert balancer.pick_replica(deployments[0]) is second

@@ -127,7 +127,7 @@ def test_streaming_is_relayed_as_it_comes(fleet: Router) -> None:
 
 def test_a_client_over_its_limit_gets_an_openai_429(fleet: Router) -> None:
     connection = fleet.connection()
-    statuses = [post(connection, {**CHAT, "model": "small"}, client="limited")[0] for _ in range(2)]
+    statuses = [post(connection, {**CHAT, "model": "small"}, client="limited")[0] for _call in range(2)]
     status, headers, body = post(connection, {**CHAT, "model": "small"}, client="limited")
     assert statuses == [200, 200]
     assert status == 429
@@ -193,7 +193,7 @@ def test_an_engine_killed_mid_run_fails_no_request(replicated: Router) -> None:
                 outcomes.append(-1)
                 connection = replicated.connection()
 
-    workers = [threading.Thread(target=load) for _ in range(4)]
+    workers = [threading.Thread(target=load) for _worker in range(4)]
     for worker in workers:
         worker.start()
     time.sleep(1.0)
@@ -211,7 +211,7 @@ def test_every_replica_down_is_a_quick_openai_503(replicated: Router) -> None:
     for backend in replicated.backends:
         backend.kill()
     connection = replicated.connection()
-    for _ in range(2):  # at once (connections refused), then once the health checks ejected both
+    for _round in range(2):  # at once (connections refused), then once the health checks ejected both
         started = time.monotonic()
         status, headers, body = post(connection, {**CHAT, "model": "small"})
         assert time.monotonic() - started < 1.0
@@ -226,7 +226,7 @@ def test_a_replica_answering_503_before_anything_was_sent_is_passed_over(tmp_pat
     router = start_router(tmp_path, table_of([("small", 4096, 1, [], [loading, ready])]), [loading, ready])
     try:
         connection = router.connection()
-        statuses = [post(connection, {**CHAT, "model": "small"})[0] for _ in range(10)]
+        statuses = [post(connection, {**CHAT, "model": "small"})[0] for _call in range(10)]
         assert statuses == [200] * 10
         first = json.loads(router.accounting_log.read_text().splitlines()[0])
         # The first request went to the loading engine (first in the table), then to the ready one.

@@ -164,7 +164,7 @@ def test_fetch_json_turns_network_errors_into_index_unreachable(monkeypatch: pyt
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(catalog_age.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(catalog_age, "open_url", refuse)
     with pytest.raises(IndexUnreachable, match="Temporary failure in name resolution"):
         catalog_age.fetch_json("https://pypi.org/pypi/vllm/json")
 
@@ -177,3 +177,22 @@ def test_engine_package_must_name_a_known_index() -> None:
 def test_rows_render_one_line_per_pin() -> None:
     rows = [AgeRow(VLLM, "current", date(2026, 11, 16), Release("0.34.0", date(2026, 11, 16)), 0)]
     assert len(catalog_age.render(rows, 183)) == 2
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [("0.33.0", "0.34.0"), ("1.0", "1.0.post1"), ("1.9", "1.10"), ("0.5.3", "0.5.23"), ("1!0.1", "1!0.2"),
+     ("2.0", "1!1.0")],
+)  # fmt: skip
+def test_final_releases_order_as_pep_440_orders_them(older: str, newer: str) -> None:
+    first, second = catalog_age._final(older), catalog_age._final(newer)
+    assert first is not None and second is not None and first < second
+
+
+@pytest.mark.parametrize("version", ["2.0.0rc1", "1.0a1", "1.0b2", "1.0.dev3", "b6710", "latest", ""])
+def test_pre_releases_and_tags_are_not_final(version: str) -> None:
+    assert catalog_age._final(version) is None
+
+
+def test_trailing_zeros_do_not_make_a_newer_release() -> None:
+    assert catalog_age._final("1.0") == catalog_age._final("1.0.0") == catalog_age._final("v1")
