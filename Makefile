@@ -82,8 +82,8 @@ lint: venv
 	@# The gateway is a service of its own (roles/mcp_gateway/files), checked with its tests.
 	MYPYPATH=roles/mcp_gateway/files $(BIN)/mypy --strict roles/mcp_gateway/files/sovereign_mcp_gateway \
 	  tests/unit/mcp_gateway tests/benchmarks/bench_gateway.py
-	@# The fleet router is a service of its own too (services/fleet_router), with its stand-in engine.
-	MYPYPATH=services/fleet_router:tests/unit/fleet_router $(BIN)/mypy --strict services/fleet_router/sovereign_fleet_router \
+	@# The fleet router is a service of its own too (roles/fleet_router/files), with its stand-in engine.
+	MYPYPATH=roles/fleet_router/files:tests/unit/fleet_router $(BIN)/mypy --strict roles/fleet_router/files/sovereign_fleet_router \
 	  tests/unit/fleet_router tests/benchmarks/bench_fleet_router.py tests/standins/fake_openai_backend.py
 	$(BIN)/mypy --strict roles/backup/files/sovereign_backup.py roles/health_probe/files/sovereign_health_probe.py \
 	  tests/unit/backup tests/unit/health_probe

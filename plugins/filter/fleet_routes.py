@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -15,11 +15,10 @@ def fleet_routes(
     plan: Mapping[str, Any] | None,
     host: str,
     peer_origins: Mapping[str, str] | None = None,
-    tags: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """``host``'s routing table: see plugins/plugin_utils/planner/fleet_routes.py."""
     try:
-        return routes.fleet_routes(plan, host, peer_origins, tags=tags)
+        return routes.fleet_routes(plan, host, peer_origins)
     except routes.FleetRouteError as error:
         raise AnsibleFilterError(f"fleet_routes: {error}") from error
 

@@ -30,6 +30,14 @@ TOKEN_RULE = (
     "letters, digits, '.', '_', '+' and '-', starting and ending with a letter or digit, at most 64 "
     "characters, no '..'"
 )
+# Capability tags of a deployment (``auto:<tag>`` at the fleet router, plan.md, the routing table):
+# short lower-case words, so a tag list reads the same in a model name, a table cell and JSON.
+_TAG = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+MAX_TAGS = 16
+TAG_RULE = (
+    f"a list of at most {MAX_TAGS} capability tags, each 1 to 32 lower-case ASCII letters, digits and '-', "
+    "starting with a letter or digit (e.g. [code, long-context])"
+)
 # The models folder: an absolute, normalised path of safe characters (systemd, launchd, Ollama's
 # Modelfile and the argv all take it as it is).
 _PATH = re.compile(r"/[A-Za-z0-9._/@+-]{0,254}")
@@ -64,6 +72,16 @@ def token_problem(value: object) -> str | None:
     """Why ``value`` cannot be a quantization, device or engine id or an engine version; None when it can."""
     if not isinstance(value, str) or not _TOKEN.fullmatch(value) or ".." in value:
         return f"expected {TOKEN_RULE}"
+    return None
+
+
+def tags_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a deployment's capability tags; None when it can (a repeated tag can)."""
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_TAGS:
+        return f"expected {TAG_RULE}"
+    for tag in value:
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+            return f"tag {tag!r} is not valid; expected {TAG_RULE}"
     return None
 
 

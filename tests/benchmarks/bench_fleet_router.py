@@ -6,7 +6,7 @@ One stand-in engine on loopback (tests/standins/fake_openai_backend.py, answerin
 4 tokens 10 ms apart); every candidate routes the model ``small`` to it. Requests go round-robin
 across the targets, one at a time, from plain blocking Python on kept-alive connections, so every
 target sees the same machine state: ``direct`` (the engine's own port), ``sovereign`` (our router,
-services/fleet_router), and where installed: ``nginx`` (a plain proxy_pass, the floor of any Nginx
+roles/fleet_router/files), and where installed: ``nginx`` (a plain proxy_pass, the floor of any Nginx
 design), ``nginx-njs`` (routing by the body's model in njs, which Nginx can only do in a content
 handler with a subrequest), and the routers given by path: ``--litellm``, ``--sglang-router``,
 ``--vllm-router`` (their executables, each in its own virtualenv).
@@ -269,7 +269,7 @@ def start_targets(
     starters: dict[str, Starter], scratch: Path, processes: list[subprocess.Popen[bytes]]
 ) -> list[Target]:
     """The stand-in engine, then each candidate in front of it; one that does not start is left out."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "services" / "fleet_router")}
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "roles" / "fleet_router" / "files")}
     engine_port = free_port()
     engine = subprocess.Popen(
         [PYTHON, str(REPO / "tests/standins/fake_openai_backend.py"), "--port", str(engine_port),

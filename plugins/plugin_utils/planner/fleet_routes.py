@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
+
+from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import tags_problem
 
 TABLE_VERSION = 1
 REMOTE_REPLICA_PATH = "/sovereign-replica/{port}"
-# The planner's own grammar for deployment names (plan_inputs.NAME_PATTERN) and a shorter one for tags.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+# The planner's own grammar for deployment names (plan_inputs.NAME_PATTERN); tags have the planner's
+# rule too (input_rules.tags_problem), the one sovereign_deployments' tags were checked with.
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 # "auto" and "auto:<tag>" are the router's own model names, so no deployment may take them.
 RESERVED_NAMES = ("auto",)
-MAX_TAGS = 16
 
 
 class FleetRouteError(ValueError):
@@ -41,7 +42,7 @@ def _whole_number(value: Any, where: str, low: int, high: int) -> int:
 
 
 def _name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.match(value) or value in RESERVED_NAMES:
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value) or value in RESERVED_NAMES:
         raise FleetRouteError(
             f"{where} must be a deployment name (lower-case letters, digits, '.', '_', '-'; not 'auto'), "
             f"got {value!r}"
@@ -50,11 +51,9 @@ def _name(value: Any, where: str) -> str:
 
 
 def _tags(value: Any, where: str) -> list[str]:
-    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) > MAX_TAGS:
-        raise FleetRouteError(f"{where} must be a list of at most {MAX_TAGS} tags, got {value!r}")
-    for tag in value:
-        if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
-            raise FleetRouteError(f"{where}: tag {tag!r} is not lower-case letters, digits and '-' (max 32)")
+    problem = tags_problem(value)
+    if problem:
+        raise FleetRouteError(f"{where} is {value!r}: {problem}")
     return sorted(set(value))
 
 
@@ -91,18 +90,15 @@ def fleet_routes(
     plan: Mapping[str, Any] | None,
     local_host: str,
     peer_origins: Mapping[str, str] | None = None,
-    *,
-    tags: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The routing table of ``local_host``'s router.
 
     ``peer_origins`` maps peer host names to the origin of their TLS proxy
-    (``https://<tailnet address>[:port]``); ``tags`` maps deployment names to capability tags, which
-    add to any ``tags`` a planned deployment already carries. Raises FleetRouteError for a plan not
-    in plan.json's shape, a bad name, port, context or tag, or tags of an unplanned deployment.
+    (``https://<tailnet address>[:port]``). A deployment's capability tags are those its replicas
+    carry in the plan (``sovereign_deployments``' ``tags``, one source for plan.md and the table).
+    Raises FleetRouteError for a plan not in plan.json's shape or a bad name, port, context or tag.
     """
     origins = dict(peer_origins or {})
-    extra_tags = dict(tags or {})
     grouped: dict[str, dict[str, Any]] = {}
     for host in sorted(_plan_hosts(plan), key=str):
         host_plan = _plan_hosts(plan)[host]
@@ -145,10 +141,6 @@ def fleet_routes(
                     "url": _replica_url(str(host), local_host, port, bind, origins),
                 }
             )
-    for name, names_tags in extra_tags.items():
-        if name not in grouped:
-            raise FleetRouteError(f"tags are given for {name!r}, which the plan does not place")
-        grouped[name]["tags"].update(_tags(names_tags, f"tags[{name!r}]"))
     ordered = sorted(grouped.values(), key=lambda entry: (entry["weights_bytes"], entry["name"]))
     return {
         "version": TABLE_VERSION,

@@ -15,7 +15,7 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog im
     CatalogError,
     ModelSpec,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import MAX_PORT
+from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import MAX_PORT, tags_problem
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_names import ENGINES_WITH_ARGV
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.memory import KV_ELEMENT_BYTES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.objective import PREFER_CHOICES
@@ -33,7 +33,7 @@ MAX_PRIORITY = 1000
 # Tokens in the context at which the plan states a deployment's decode speed, unless it says.
 DEFAULT_DEPTH = 4096
 MAX_GPUS = 64
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 DEPLOYMENT_KEYS = (
     "name",
     "model",
@@ -52,6 +52,7 @@ DEPLOYMENT_KEYS = (
     "prefer",
     "depth",
     "gpus",
+    "tags",
 )
 VARIABLE = "sovereign_deployments"
 
@@ -79,6 +80,8 @@ class DeploymentRequest:
     depth: int = DEFAULT_DEPTH
     # GPUs one replica must use (None: the planner chooses).
     gpus: int | None = None
+    # Capability tags (the fleet router's ``auto:<tag>``), sorted, each once.
+    tags: tuple[str, ...] = ()
 
 
 class _Checker:
@@ -141,6 +144,15 @@ def _choice(check: _Checker, key: str, valid: Sequence[str]) -> str | None:
     return value
 
 
+def _tags(check: _Checker) -> tuple[str, ...]:
+    value = check.entry.get("tags", [])
+    problem = tags_problem(value)
+    if problem:
+        check.problem("tags", f"{value!r} is not valid; {problem}")
+        return ()
+    return tuple(sorted(set(value)))
+
+
 def _hosts(check: _Checker, inventory_hosts: Sequence[str]) -> tuple[str, ...] | None:
     value = check.entry.get("hosts")
     if value is None:
@@ -171,7 +183,7 @@ def _request(
     before = len(problems)
     _unknown_keys(check)
     name = entry.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         check.problem(
             "name", f"{name!r} is not valid; expected lower-case letters, digits, '.', '_' or '-' (max 63)"
         )
@@ -203,6 +215,7 @@ def _request(
     prefer = _choice(check, "prefer", PREFER_CHOICES) or "balanced"
     depth = check.integer("depth", min(context, DEFAULT_DEPTH), 0, context)
     gpus = check.integer("gpus", 0, 1, MAX_GPUS) if "gpus" in entry else None
+    tags = _tags(check)
     if model is None or len(problems) != before:
         return None
     return DeploymentRequest(
@@ -223,6 +236,7 @@ def _request(
         prefer=prefer,
         depth=depth,
         gpus=gpus or None,
+        tags=tags,
     )
 
 

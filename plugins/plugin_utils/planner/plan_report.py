@@ -127,6 +127,7 @@ def _deployment(item: Placement, state: HostState) -> dict[str, Any]:
         "context": fit.context,
         "requested_context": request.context,
         "concurrency": request.concurrency,
+        "tags": list(request.tags),
         "kv_cache_dtype": fit.kv_dtype,
         "tensor_parallel": fit.tensor_parallel,
         "gpus": list(fit.gpus),
@@ -321,8 +322,8 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
         "## Deployments",
         "",
         "| Host | Deployment | Model | Engine | Quant | Context x seqs | TP / GPUs | Port "
-        "| Memory GiB (used / budget) | Decode tok/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Memory GiB (used / budget) | Decode tok/s | Tags |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for host, entry in document["hosts"].items():
         for item in entry["deployments"]:
@@ -335,7 +336,8 @@ def plan_markdown(document: Mapping[str, Any]) -> str:
                 f"| {item['engine']} {item['engine_version']} "
                 f"| {_md(item['quant'])} | {item['context']} x {item['concurrency']} "
                 f"| {item['tensor_parallel']} / {gpus} | {item['port']} "
-                f"| {_gib(memory['total_bytes'])} / {_gib(memory['budget_bytes'])} | {tps} |"
+                f"| {_gib(memory['total_bytes'])} / {_gib(memory['budget_bytes'])} | {tps} "
+                f"| {_md(', '.join(item['tags']))} |"
             )
     lines += [
         "",

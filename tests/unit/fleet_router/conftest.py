@@ -7,6 +7,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROUTER_FILES = Path(__file__).resolve().parents[3] / "services" / "fleet_router"
+ROUTER_FILES = Path(__file__).resolve().parents[3] / "roles" / "fleet_router" / "files"
 if str(ROUTER_FILES) not in sys.path:
     sys.path.insert(0, str(ROUTER_FILES))

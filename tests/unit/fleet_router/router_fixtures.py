@@ -18,7 +18,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 BACKEND = REPO / "tests" / "standins" / "fake_openai_backend.py"
-ROUTER_FILES = REPO / "services" / "fleet_router"
+ROUTER_FILES = REPO / "roles" / "fleet_router" / "files"
 
 
 def free_port() -> int:

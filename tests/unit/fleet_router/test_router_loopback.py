@@ -93,12 +93,12 @@ def test_a_table_from_the_plan_routes(tmp_path: Path) -> None:
                     {"name": "chat", "port": chat.port, "context": 8192, "engine": "llama_cpp",
                      "memory": {"weights_bytes": 2_000}},
                     {"name": "code", "port": code.port, "context": 8192, "engine": "llama_cpp",
-                     "memory": {"weights_bytes": 1_000}},
+                     "memory": {"weights_bytes": 1_000}, "tags": ["code"]},
                 ]
             }
         }
     }  # fmt: skip
-    router = start_router(tmp_path, fleet_routes(plan, "a", tags={"code": ["code"]}), [chat, code])
+    router = start_router(tmp_path, fleet_routes(plan, "a"), [chat, code])
     try:
         connection = router.connection()
         served = [

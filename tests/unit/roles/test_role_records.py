@@ -45,7 +45,7 @@ ACCOUNT_ROLES = sorted(role.name for role in ROLES.iterdir() if _account_variabl
 
 
 def test_the_service_roles_are_found() -> None:
-    assert ACCOUNT_ROLES == ["engine", "mcp_gateway", "opa", "qdrant"]
+    assert ACCOUNT_ROLES == ["engine", "fleet_router", "mcp_gateway", "opa", "qdrant"]
 
 
 @pytest.mark.parametrize("role", ACCOUNT_ROLES)

@@ -127,6 +127,9 @@ UNITS: dict[str, Callable[[], str]] = {
         ENGINE_TEMPLATE, deployment("llama.cpp", CPU_INPUT, total_bytes=403385888)
     ),
     "sovereign-mcp-gateway.service": _gateway,
+    "sovereign-fleet-router.service": lambda: render(
+        "fleet_router", f"{SYSTEM}/sovereign-fleet-router.service.j2"
+    ),
     "sovereign-opa.service": lambda: render(
         "opa",
         f"{SYSTEM}/sovereign-opa.service.j2",
@@ -144,6 +147,7 @@ LONG_RUNNING = [
     "tailscaled.service",
     "sovereign-engine-tiny-chat.service",
     "sovereign-mcp-gateway.service",
+    "sovereign-fleet-router.service",
     "sovereign-opa.service",
     "sovereign-qdrant.service",
 ]
@@ -219,6 +223,7 @@ def test_every_unit_the_collection_installs_is_rated_here() -> None:
         "sovereign-health-probe.service",
         "sovereign-engine.service",
         "sovereign-mcp-gateway.service",
+        "sovereign-fleet-router.service",
         "sovereign-opa.service",
         "sovereign-qdrant.service",
     }

@@ -83,13 +83,18 @@ def test_a_peer_without_an_origin_is_listed_without_a_url() -> None:
     assert big["replicas"][0]["url"] is None
 
 
-def test_tags_from_the_plan_and_from_the_argument_are_merged() -> None:
+def test_tags_come_from_the_plan_merged_over_replicas() -> None:
     plan = json.loads(json.dumps(PLAN))
-    plan["plan"]["hosts"]["c"]["deployments"][0]["tags"] = ["long-context"]
-    table = by_name(fleet_routes(plan, "a", {}, tags={"big": ["code"], "chat": ["code", "code"]}))
+    plan["plan"]["hosts"]["c"]["deployments"][0]["tags"] = ["long-context", "code"]
+    plan["plan"]["hosts"]["a"]["deployments"][0]["tags"] = ["code", "code"]
+    table = by_name(fleet_routes(plan, "a", {}))
     assert table["big"]["tags"] == ["code", "long-context"]
     assert table["chat"]["tags"] == ["code"]
     assert table["coder"]["tags"] == []
+
+
+def tagged(tags: Any) -> dict[str, Any]:
+    return {"hosts": {"a": {"deployments": [deployment("chat", 8000, 4096, 1, tags=tags)]}}}
 
 
 def test_an_ipv6_bind_is_bracketed() -> None:
@@ -98,25 +103,28 @@ def test_an_ipv6_bind_is_bracketed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("plan", "tags", "message"),
+    ("plan", "message"),
     [
-        ({"plan": {}}, None, "no 'hosts'"),
-        ([], None, "must be a mapping"),
-        ({"hosts": {"a": {"deployments": {}}}}, None, "must be a list"),
-        ({"hosts": {"a": {"deployments": ["chat"]}}}, None, "must be a mapping"),
-        ({"hosts": {"a": {"deployments": [deployment("auto", 8000, 4096, 1)]}}}, None, "not 'auto'"),
-        ({"hosts": {"a": {"deployments": [deployment("Chat", 8000, 4096, 1)]}}}, None, "deployment name"),
-        ({"hosts": {"a": {"deployments": [deployment("chat", 0, 4096, 1)]}}}, None, "port"),
-        ({"hosts": {"a": {"deployments": [deployment("chat", 8000, True, 1)]}}}, None, "context"),
-        ({"hosts": {"a": {"deployments": [deployment("chat", 8000, 4096, float("nan"))]}}}, None, "weights"),
-        (PLAN, {"missing": ["code"]}, "does not place"),
-        (PLAN, {"chat": ["Code!"]}, "tag"),
-        (PLAN, {"chat": "code"}, "list of at most"),
+        ({"plan": {}}, "no 'hosts'"),
+        ([], "must be a mapping"),
+        ({"hosts": {"a": {"deployments": {}}}}, "must be a list"),
+        ({"hosts": {"a": {"deployments": ["chat"]}}}, "must be a mapping"),
+        ({"hosts": {"a": {"deployments": [deployment("auto", 8000, 4096, 1)]}}}, "not 'auto'"),
+        ({"hosts": {"a": {"deployments": [deployment("Chat", 8000, 4096, 1)]}}}, "deployment name"),
+        # A name or tag that ends in a line break is not the word it starts with.
+        ({"hosts": {"a": {"deployments": [deployment("chat\n", 8000, 4096, 1)]}}}, "deployment name"),
+        ({"hosts": {"a": {"deployments": [deployment("chat", 0, 4096, 1)]}}}, "port"),
+        ({"hosts": {"a": {"deployments": [deployment("chat", 8000, True, 1)]}}}, "context"),
+        ({"hosts": {"a": {"deployments": [deployment("chat", 8000, 4096, float("nan"))]}}}, "weights"),
+        (tagged(["Code!"]), r"tags is \['Code!'\]: tag 'Code!' is not valid"),
+        (tagged(["code\n"]), r"tag 'code\\n' is not valid"),
+        (tagged("code"), "list of at most 16"),
+        (tagged([f"t{number}" for number in range(17)]), "list of at most 16"),
     ],
 )
-def test_bad_input_is_refused_with_where(plan: Any, tags: Any, message: str) -> None:
+def test_bad_input_is_refused_with_where(plan: Any, message: str) -> None:
     with pytest.raises(FleetRouteError, match=message):
-        fleet_routes(plan, "a", {}, tags=tags)
+        fleet_routes(plan, "a", {})
 
 
 def test_the_filter_raises_what_ansible_reports() -> None:
@@ -144,10 +152,10 @@ PLANS = st.dictionaries(
 
 
 @settings(max_examples=300, deadline=None)
-@given(hosts=PLANS, tags=st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=2))
-def test_any_plan_gives_a_table_or_a_route_error(hosts: dict[str, Any], tags: dict[str, Any]) -> None:
+@given(hosts=PLANS)
+def test_any_plan_gives_a_table_or_a_route_error(hosts: dict[str, Any]) -> None:
     try:
-        table = fleet_routes({"hosts": hosts}, "a", {"b": "https://100.64.0.2"}, tags=tags)
+        table = fleet_routes({"hosts": hosts}, "a", {"b": "https://100.64.0.2"})
     except FleetRouteError:
         return
     weights = [entry["weights_bytes"] for entry in table["deployments"]]

@@ -537,7 +537,7 @@ def test_plan_md_escapes_what_it_prints() -> None:
     rows = [line for line in text.splitlines() if "lab" in line and line.startswith("|")]
     assert rows and all("lab\\|gpu" in row for row in rows), rows
     deployment_rows = [row for row in rows if row.startswith("| lab\\|gpu | chat |")]
-    assert deployment_rows and all(row.count("|") - row.count("\\|") == 11 for row in deployment_rows), rows
+    assert deployment_rows and all(row.count("|") - row.count("\\|") == 12 for row in deployment_rows), rows
 
 
 def test_plan_json_is_the_same_whatever_the_host_order() -> None:
