@@ -24,9 +24,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # MOLECULE_JOBS lanes (tests/harness/molecule-lanes.sh), the longest first, then the rest by name.
 # site (the multi-host fleet, 38 min on a loaded 2-core machine) runs by name only: in `make test`
 # it would bring the whole run near CI's 60-minute budget (docs/testing.md). make molecule SCENARIOS=site
+# fleet, in `make test`, runs site's playbooks on a smaller fleet without the check and rerun steps.
 OPT_IN_SCENARIOS := site
 ALL_SCENARIOS := $(sort $(filter-out _shared $(OPT_IN_SCENARIOS),$(notdir $(wildcard molecule/*))))
-LONGEST_SCENARIOS := $(filter $(ALL_SCENARIOS),baseline agent_layer firewall tailscale backup opa)
+LONGEST_SCENARIOS := $(filter $(ALL_SCENARIOS),fleet baseline agent_layer firewall tailscale backup opa)
 SCENARIOS ?= $(LONGEST_SCENARIOS) $(filter-out $(LONGEST_SCENARIOS),$(ALL_SCENARIOS))
 MOLECULE_JOBS ?= 2
 # Unit test processes (pytest-xdist), one per core; a test file stays in one process, so its
@@ -110,6 +111,9 @@ integration: venv docker opa
 	$(BIN)/pytest -q -m integration tests/unit/mcp_gateway --junitxml=.build/junit-gateway-opa.xml
 
 molecule: venv images
+	@# The controller's tools the scenarios use (mkcert for the TLS proxy's CA, npm for the gateway's
+	@# filesystem server): `make molecule` alone on a fresh machine needs them too.
+	@tests/harness/ensure-host-tools.sh
 	@MOLECULE_JOBS=$(MOLECULE_JOBS) MOLECULE_BIN=$(BIN)/molecule tests/harness/molecule-lanes.sh $(SCENARIOS)
 
 bench: venv
