@@ -30,6 +30,12 @@ TOKEN_RULE = (
     "letters, digits, '.', '_', '+' and '-', starting and ending with a letter or digit, at most 64 "
     "characters, no '..'"
 )
+# Deployment names: an engine's served model name, a unit name's part and a routing-table key.
+_DEPLOYMENT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+DEPLOYMENT_NAME_RULE = "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit (max 63)"
+# The fleet endpoint's own model names are "auto" and "auto:<tag>" (it picks a deployment by its
+# tags); a deployment of that name could never be asked for by name.
+RESERVED_DEPLOYMENT_NAMES = ("auto",)
 # Capability tags of a deployment (``auto:<tag>`` at the fleet router, plan.md, the routing table):
 # short lower-case words, so a tag list reads the same in a model name, a table cell and JSON.
 _TAG = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
@@ -72,6 +78,18 @@ def token_problem(value: object) -> str | None:
     """Why ``value`` cannot be a quantization, device or engine id or an engine version; None when it can."""
     if not isinstance(value, str) or not _TOKEN.fullmatch(value) or ".." in value:
         return f"expected {TOKEN_RULE}"
+    return None
+
+
+def deployment_name_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a deployment's name; None when it can."""
+    if not isinstance(value, str) or not _DEPLOYMENT_NAME.fullmatch(value):
+        return f"expected {DEPLOYMENT_NAME_RULE}"
+    if value in RESERVED_DEPLOYMENT_NAMES:
+        return (
+            f"{value!r} is the fleet endpoint's own model name (it picks a deployment by capability tags: "
+            f"'{value}' or '{value}:<tag>'); choose another name"
+        )
     return None
 
 

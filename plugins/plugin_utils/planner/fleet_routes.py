@@ -16,19 +16,18 @@ replica's to fit), so a request that fits it fits every replica; ``weights_bytes
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import tags_problem
+from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import (
+    deployment_name_problem,
+    tags_problem,
+)
 
 TABLE_VERSION = 1
 REMOTE_REPLICA_PATH = "/sovereign-replica/{port}"
-# The planner's own grammar for deployment names (plan_inputs.NAME_PATTERN); tags have the planner's
-# rule too (input_rules.tags_problem), the one sovereign_deployments' tags were checked with.
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-# "auto" and "auto:<tag>" are the router's own model names, so no deployment may take them.
-RESERVED_NAMES = ("auto",)
+# Names and tags are held to the rules sovereign_deployments was checked with when planning
+# (input_rules), so a plan.json edited by hand meets the same ones here.
 
 
 class FleetRouteError(ValueError):
@@ -42,11 +41,9 @@ def _whole_number(value: Any, where: str, low: int, high: int) -> int:
 
 
 def _name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value) or value in RESERVED_NAMES:
-        raise FleetRouteError(
-            f"{where} must be a deployment name (lower-case letters, digits, '.', '_', '-'; not 'auto'), "
-            f"got {value!r}"
-        )
+    problem = deployment_name_problem(value)
+    if problem or not isinstance(value, str):
+        raise FleetRouteError(f"{where} must be a deployment name, got {value!r}: {problem}")
     return value
 
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,11 @@ from ansible_collections.sovereign.stack.plugins.plugin_utils.catalog.catalog im
     CatalogError,
     ModelSpec,
 )
-from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import MAX_PORT, tags_problem
+from ansible_collections.sovereign.stack.plugins.plugin_utils.input_rules import (
+    MAX_PORT,
+    deployment_name_problem,
+    tags_problem,
+)
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.engine_names import ENGINES_WITH_ARGV
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.memory import KV_ELEMENT_BYTES
 from ansible_collections.sovereign.stack.plugins.plugin_utils.planner.objective import PREFER_CHOICES
@@ -33,7 +36,6 @@ MAX_PRIORITY = 1000
 # Tokens in the context at which the plan states a deployment's decode speed, unless it says.
 DEFAULT_DEPTH = 4096
 MAX_GPUS = 64
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 DEPLOYMENT_KEYS = (
     "name",
     "model",
@@ -183,10 +185,9 @@ def _request(
     before = len(problems)
     _unknown_keys(check)
     name = entry.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        check.problem(
-            "name", f"{name!r} is not valid; expected lower-case letters, digits, '.', '_' or '-' (max 63)"
-        )
+    name_problem = deployment_name_problem(name)
+    if name_problem:
+        check.problem("name", f"{name!r} is not valid; {name_problem}")
     model = _model(check, catalog)
     replicas = check.integer("replicas", 1, 1, MAX_REPLICAS)
     max_context = model.max_context if model else None

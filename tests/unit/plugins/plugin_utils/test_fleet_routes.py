@@ -109,7 +109,10 @@ def test_an_ipv6_bind_is_bracketed() -> None:
         ([], "must be a mapping"),
         ({"hosts": {"a": {"deployments": {}}}}, "must be a list"),
         ({"hosts": {"a": {"deployments": ["chat"]}}}, "must be a mapping"),
-        ({"hosts": {"a": {"deployments": [deployment("auto", 8000, 4096, 1)]}}}, "not 'auto'"),
+        (
+            {"hosts": {"a": {"deployments": [deployment("auto", 8000, 4096, 1)]}}},
+            "fleet endpoint's own model name",
+        ),
         ({"hosts": {"a": {"deployments": [deployment("Chat", 8000, 4096, 1)]}}}, "deployment name"),
         # A name or tag that ends in a line break is not the word it starts with.
         ({"hosts": {"a": {"deployments": [deployment("chat\n", 8000, 4096, 1)]}}}, "deployment name"),

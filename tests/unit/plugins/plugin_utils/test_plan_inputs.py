@@ -209,6 +209,24 @@ BAD_INVENTORIES = [
         ["sovereign_deployments[0] (name 'chat').allow_context_reduction", "'yes'", "true or false"],
         id="flag-not-a-boolean",
     ),
+    # The fleet endpoint answers "auto" and "auto:<tag>" itself: refused when planning, not first
+    # when site.yml builds the routing table after the engines are up.
+    pytest.param(
+        HOSTS,
+        [{**CHAT, "name": "auto"}],
+        [
+            "sovereign_deployments[0] (name 'auto').name",
+            "'auto' is not valid",
+            "fleet endpoint's own model name",
+        ],
+        id="name-the-fleet-endpoint-keeps",
+    ),
+    pytest.param(
+        HOSTS,
+        [{**CHAT, "name": "Chat"}],
+        ["sovereign_deployments[0] (name 'Chat').name", "'Chat' is not valid", "lower-case letters"],
+        id="name-with-a-capital",
+    ),
 ]
 
 
