@@ -5,9 +5,13 @@
 # once it ends, so outputs never interleave. The exit status is non-zero when any chain failed;
 # every chain runs to its end either way.
 #
-# Why: lint and sanity each keep about one core busy (measured on two cores: lint 181 s of CPU in
-# 147 s, sanity 137 s in 138 s), and a fresh machine's image builds wait mostly on the network, so
-# the three chains end in about the time of the longest instead of the sum.
+# Why: on two cores, lint keeps 1.2 cores busy (181 s of CPU in 147 s), sanity one (137 s in 138 s)
+# and unit 1.5 on average (388 s in 251 s; a third pytest worker made it slower, 265 s), while a fresh
+# machine's debootstraps and OPA build wait mostly on the network. Measured with the images and OPA
+# already built: lint || sanity, then unit: 419 s; lint+unit || sanity: 464 s; all four at once:
+# 458 s (lint alone took 432 s then). On a fresh machine the images+opa chain (two debootstraps,
+# then sid's and the OPA build: 370 to 510 s by docs/testing.md) is the longest, so make test runs
+# lint+unit || sanity || images+opa rather than making unit wait for it.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 logs=.build/stage-logs
